@@ -1,0 +1,29 @@
+// The catalogue of permissions. Code declares which permission each route needs; the policy pack
+// says which roles hold which permissions. A permission not listed here cannot be granted by a
+// pack (the pack check names it) nor required by a route (the server refuses to start).
+
+export const PERMISSIONS = {
+  'policy.read': 'Read the policy in force, its clauses and its version history',
+  'policy.manage': 'Validate and apply policy packs, publish new versions',
+  'people.read': 'See the directory: people, groups, roles',
+  'people.manage': 'Add, change, import and export people and groups',
+  'accounts.manage': 'Create accounts, reset passwords and second factors, unlock accounts',
+  'audit.read': 'Read the audit trail',
+  'audit.verify': 'Verify the audit chain',
+  'security.flags.read': 'See security flags such as concurrent sign-ins (PWD-4)',
+  'security.flags.review': 'Mark security flags as reviewed',
+  'config.read': 'See the effective configuration, secrets redacted',
+} as const;
+
+export type Permission = keyof typeof PERMISSIONS;
+
+/**
+ * What a route may declare instead of a permission: `public` (no session: health checks,
+ * sign-in) and `authenticated` (any signed-in person, for their own things).
+ */
+export type RouteAccess = Permission | 'public' | 'authenticated';
+
+export const isPermission = (value: string): value is Permission =>
+  Object.hasOwn(PERMISSIONS, value);
+
+export const allPermissions = (): Permission[] => Object.keys(PERMISSIONS) as Permission[];

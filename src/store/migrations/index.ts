@@ -1,0 +1,50 @@
+// One migration set for both databases. Each migration receives the dialect so that the rare
+// statement that must differ (triggers) can; tables are built with Kysely's schema builder only.
+// Migrations only go forward: a school restores from backup rather than migrating down.
+import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
+import type { DialectName, Store } from '../database.ts';
+import * as foundation from './0001-foundation.ts';
+
+export interface MigrationContext {
+  dialect: DialectName;
+}
+
+type Step = (db: Kysely<unknown>, ctx: MigrationContext) => Promise<void>;
+
+const steps: Record<string, { up: Step }> = {
+  '0001-foundation': foundation,
+};
+
+class StaticProvider implements MigrationProvider {
+  constructor(private readonly ctx: MigrationContext) {}
+  async getMigrations(): Promise<Record<string, Migration>> {
+    return Object.fromEntries(
+      Object.entries(steps).map(([name, step]) => [
+        name,
+        { up: (db: Kysely<unknown>) => step.up(db, this.ctx) },
+      ]),
+    );
+  }
+}
+
+export interface MigrateResult {
+  applied: string[];
+}
+
+export async function migrate(store: Store): Promise<MigrateResult> {
+  const migrator = new Migrator({
+    db: store.db as unknown as Kysely<unknown>,
+    provider: new StaticProvider({ dialect: store.dialect }),
+    migrationTableName: 'custos_migrations',
+    migrationLockTableName: 'custos_migrations_lock',
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error');
+    const message = error instanceof Error ? error.message : String(error);
+    throw new Error(
+      `Migration ${failed?.migrationName ?? '(unknown)'} failed: ${message}. No later migration ran; the database is as it was before that one.`,
+    );
+  }
+  return { applied: (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName) };
+}
