@@ -55,10 +55,19 @@ describeEachStore('audit chain', (ctx) => {
     );
   });
 
-  for (const column of ['at', 'actor_label', 'action', 'target_id', 'clause_ids', 'reason', 'details']) {
+  for (const column of [
+    'at',
+    'actor_label',
+    'action',
+    'target_id',
+    'clause_ids',
+    'reason',
+    'details',
+  ]) {
     it(`verify names the entry whose ${column} was altered`, async () => {
       const audit = await seed(5);
-      const value = column === 'clause_ids' ? '["MON-5"]' : column === 'details' ? '{"i":99}' : 'forged';
+      const value =
+        column === 'clause_ids' ? '["MON-5"]' : column === 'details' ? '{"i":99}' : 'forged';
       await tamper(ctx, sql`update audit_log set ${sql.ref(column)} = ${value} where seq = 3`);
       const result = await audit.verify();
       expect(result).toMatchObject({ ok: false, brokenAt: 3 });
@@ -73,7 +82,11 @@ describeEachStore('audit chain', (ctx) => {
 
   it('verify catches a re-hashed entry by the broken link to its successor', async () => {
     const audit = await seed(4);
-    const [row] = await ctx.store.db.selectFrom('audit_log').selectAll().where('seq', '=', 2).execute();
+    const [row] = await ctx.store.db
+      .selectFrom('audit_log')
+      .selectAll()
+      .where('seq', '=', 2)
+      .execute();
     const { hashEntry } = await import('./service.ts');
     const forged = { ...row!, action: 'forged' };
     const { hash: _ignored, ...rest } = forged;
@@ -106,7 +119,11 @@ describeEachStore('audit chain', (ctx) => {
 
   it('filters by actor, action, clause and date', async () => {
     const audit = await seed(2);
-    await audit.append({ actor: { id: 'p-9', label: 'x' }, action: 'case.opened', clauseIds: ['MON-1'] });
+    await audit.append({
+      actor: { id: 'p-9', label: 'x' },
+      action: 'case.opened',
+      clauseIds: ['MON-1'],
+    });
     expect((await audit.list({ clauseId: 'MON-1' })).map((e) => e.action)).toEqual(['case.opened']);
     expect((await audit.list({ actorId: 'p-1' })).length).toBe(2);
     expect((await audit.list({ action: 'person.updated' })).length).toBe(2);

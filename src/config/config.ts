@@ -11,12 +11,17 @@ const port = z.coerce.number().int().min(0).max(65535);
 /** true/false from YAML, or "true"/"false"/"1"/"0" from the environment. */
 const flag = z.union([
   z.boolean(),
-  z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => ['true', '1', 'yes'].includes(v)),
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'])
+    .transform((v) => ['true', '1', 'yes'].includes(v)),
 ]);
 
 const oidcProvider = z
   .object({
-    clientId: z.string().min(1).describe('The application (client) id registered with the provider.'),
+    clientId: z
+      .string()
+      .min(1)
+      .describe('The application (client) id registered with the provider.'),
     clientSecret: z.string().min(1).describe('The client secret registered with the provider.'),
     issuer: z
       .string()

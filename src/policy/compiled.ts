@@ -40,7 +40,11 @@ export interface CompiledPolicy {
     readonly school: string;
     readonly owner: { readonly role: string; readonly name: string };
     readonly reviewIntervalMonths: number;
-    readonly approval: { readonly body: string; readonly date: string; readonly signatory: string | null };
+    readonly approval: {
+      readonly body: string;
+      readonly date: string;
+      readonly signatory: string | null;
+    };
     readonly versions: readonly {
       readonly version: number;
       readonly description: string;

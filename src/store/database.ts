@@ -73,7 +73,8 @@ async function openPostgres(url: string, schema?: string): Promise<Store> {
   // as psql does.
   const parsed = new URL(url);
   if (!parsed.username) parsed.username = userInfo().username;
-  if (schema && !/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`Invalid schema name ${schema}`);
+  if (schema && !/^[a-z_][a-z0-9_]*$/.test(schema))
+    throw new Error(`Invalid schema name ${schema}`);
   const pool = new pg.Pool({
     connectionString: parsed.toString(),
     max: 10,

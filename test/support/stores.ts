@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, afterEach, beforeEach, describe } from 'vitest';
-import { openStore, type DialectName, type Store } from '../../src/store/database.ts';
+import { type DialectName, openStore, type Store } from '../../src/store/database.ts';
 import { migrate } from '../../src/store/migrations/index.ts';
 
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://127.0.0.1:5432/test';
@@ -19,7 +19,10 @@ export function postgresProblem(): Promise<string | null> {
   pgReachable ??= (async () => {
     const url = new URL(TEST_DATABASE_URL);
     if (!url.username) url.username = (await import('node:os')).userInfo().username;
-    const client = new pg.Client({ connectionString: url.toString(), connectionTimeoutMillis: 3000 });
+    const client = new pg.Client({
+      connectionString: url.toString(),
+      connectionTimeoutMillis: 3000,
+    });
     try {
       await client.connect();
       await client.query('select 1');

@@ -46,5 +46,7 @@ export async function migrate(store: Store): Promise<MigrateResult> {
       `Migration ${failed?.migrationName ?? '(unknown)'} failed: ${message}. No later migration ran; the database is as it was before that one.`,
     );
   }
-  return { applied: (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName) };
+  return {
+    applied: (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName),
+  };
 }

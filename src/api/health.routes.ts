@@ -1,0 +1,47 @@
+// /healthz answers while the process runs; /readyz only when the store answers and a policy is
+// loaded, so a load balancer or systemd can tell "alive" from "able to serve".
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { AppContext } from './context.ts';
+import { errorBody } from './errors.ts';
+
+export const healthRoutes =
+  (ctx: AppContext): FastifyPluginAsyncZod =>
+  async (app) => {
+    app.get(
+      '/healthz',
+      {
+        config: { permission: 'public' },
+        schema: {
+          tags: ['health'],
+          summary: 'Liveness: the process is running',
+          response: { 200: z.object({ status: z.literal('ok') }) },
+        },
+      },
+      async () => ({ status: 'ok' as const }),
+    );
+    app.get(
+      '/readyz',
+      {
+        config: { permission: 'public' },
+        schema: {
+          tags: ['health'],
+          summary: 'Readiness: the store answers and a policy is loaded',
+        },
+      },
+      async (_request, reply) => {
+        try {
+          await ctx.store.ping();
+        } catch (error) {
+          return reply.status(503).send(
+            errorBody('not_ready', 'The database does not answer.', {
+              store: ctx.store.describe,
+              reason: error instanceof Error ? error.message : String(error),
+            }),
+          );
+        }
+        const policy = ctx.policy.current();
+        return { status: 'ready', store: ctx.store.dialect, policy: policy.name };
+      },
+    );
+  };
