@@ -130,3 +130,16 @@ describeEachStore('audit chain', (ctx) => {
     expect((await audit.list({ from: '2999-01-01' })).length).toBe(0);
   });
 });
+
+describeEachStore('audit chain, batched', (ctx) => {
+  it('appendMany continues the chain and verifies', async () => {
+    const audit = createAuditLog(ctx.store);
+    await audit.append({ actor, action: 'first' });
+    const many = await audit.appendMany(
+      Array.from({ length: 1200 }, (_, i) => ({ actor, action: 'person.created', details: { i } })),
+    );
+    expect(many[0]!.seq).toBe(2);
+    expect(many.at(-1)!.seq).toBe(1201);
+    expect(await audit.verify()).toMatchObject({ ok: true, entries: 1201 });
+  });
+});

@@ -99,12 +99,18 @@ export interface AuditLog {
    * change and its record commit together or not at all.
    */
   append(input: AuditInput, trx?: Transaction<Database>): Promise<AuditEntry>;
+  /** Appends many entries in order with one lock and batched inserts (imports). */
+  appendMany(inputs: readonly AuditInput[], trx?: Transaction<Database>): Promise<AuditEntry[]>;
   list(filter?: AuditFilter): Promise<AuditEntry[]>;
   verify(onProgress?: (checked: number, total: number) => void): Promise<VerifyResult>;
 }
 
 export function createAuditLog(store: Store, clock: () => Date = () => new Date()): AuditLog {
-  async function appendIn(trx: Kysely<Database>, input: AuditInput): Promise<AuditEntry> {
+  async function appendIn(
+    trx: Kysely<Database>,
+    inputs: readonly AuditInput[],
+  ): Promise<AuditEntry[]> {
+    if (inputs.length === 0) return [];
     if (store.dialect === 'postgres') {
       // Serialise appenders across processes (gateways on several machines share one chain).
       await sql`select pg_advisory_xact_lock(7470696)`.execute(trx);
@@ -115,9 +121,28 @@ export function createAuditLog(store: Store, clock: () => Date = () => new Date(
       .orderBy('seq', 'desc')
       .limit(1)
       .executeTakeFirst();
+    let seq = last ? Number(last.seq) : 0;
+    let prevHash = last?.hash ?? GENESIS_HASH;
+    const at = clock().toISOString();
+    const rows = inputs.map((input) => {
+      const row = rowFor(input, ++seq, at, prevHash);
+      prevHash = row.hash;
+      return row;
+    });
+    // Chunks keep each statement under the databases' bound-parameter limits.
+    for (let i = 0; i < rows.length; i += 500) {
+      await trx
+        .insertInto('audit_log')
+        .values(rows.slice(i, i + 500))
+        .execute();
+    }
+    return rows.map(toEntry);
+  }
+
+  function rowFor(input: AuditInput, seq: number, at: string, prevHash: string): AuditLogTable {
     const partial: Omit<AuditLogTable, 'hash'> = {
-      seq: last ? Number(last.seq) + 1 : 1,
-      at: clock().toISOString(),
+      seq,
+      at,
       actor_id: input.actor.id,
       actor_label: input.actor.label,
       action: input.action,
@@ -126,17 +151,22 @@ export function createAuditLog(store: Store, clock: () => Date = () => new Date(
       clause_ids: JSON.stringify([...(input.clauseIds ?? [])]),
       reason: input.reason ?? null,
       details: JSON.stringify(input.details ?? {}),
-      prev_hash: last?.hash ?? GENESIS_HASH,
+      prev_hash: prevHash,
     };
-    const row: AuditLogTable = { ...partial, hash: hashEntry(partial) };
-    await trx.insertInto('audit_log').values(row).execute();
-    return toEntry(row);
+    return { ...partial, hash: hashEntry(partial) };
   }
 
   return {
     async append(input, trx) {
-      if (trx) return appendIn(trx, input);
-      return store.db.transaction().execute((t) => appendIn(t, input));
+      const [entry] = trx
+        ? await appendIn(trx, [input])
+        : await store.db.transaction().execute((t) => appendIn(t, [input]));
+      return entry!;
+    },
+
+    async appendMany(inputs, trx) {
+      if (trx) return appendIn(trx, inputs);
+      return store.db.transaction().execute((t) => appendIn(t, inputs));
     },
 
     async list(filter = {}) {
