@@ -40,9 +40,9 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 const DOCS_PREFIX = '/api/docs';
 
 export class MissingPermissionError extends Error {
-  constructor(method: string | string[], url: string) {
+  constructor(method: string | string[], url: string, given: string | undefined) {
     super(
-      `Route ${String(method)} ${url} declares no permission. Every route needs config.permission (a permission from src/auth/permissions.ts, 'public' or 'authenticated').`,
+      `Route ${String(method)} ${url} ${given ? `declares an unknown permission '${given}'` : 'declares no permission'}. Every route needs config.permission: a permission from src/auth/permissions.ts, 'public' or 'authenticated'.`,
     );
     this.name = 'MissingPermissionError';
   }
@@ -85,10 +85,11 @@ export async function buildApp(
       !permission ||
       (permission !== 'public' && permission !== 'authenticated' && !isPermission(permission))
     ) {
-      throw new MissingPermissionError(route.method, route.url);
+      throw new MissingPermissionError(route.method, route.url, permission);
     }
     for (const method of [route.method].flat()) {
-      if (method === 'HEAD' && route.url !== '/healthz') continue;
+      // Fastify adds a HEAD route beside each GET with the same config; the GET stands for both.
+      if (method === 'HEAD') continue;
       routes.push({ method, url: route.url, permission: permission as RouteAccess });
     }
   });

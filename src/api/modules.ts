@@ -2,6 +2,9 @@
 // AppContext and returning a Fastify plugin.
 import type { FastifyPluginAsync } from 'fastify';
 import { auditRoutes } from '../audit/routes.ts';
+import { authRoutes } from '../auth/routes.ts';
+import { directoryRoutes } from '../directory/routes.ts';
+import { policyRoutes } from '../policy/routes.ts';
 import type { AppContext } from './context.ts';
 
 export interface ModuleRoutes {
@@ -10,5 +13,10 @@ export interface ModuleRoutes {
 }
 
 export function moduleRoutes(ctx: AppContext): ModuleRoutes[] {
-  return [{ prefix: '/api/audit', plugin: auditRoutes(ctx) }];
+  return [
+    { prefix: '/api/audit', plugin: auditRoutes(ctx) },
+    { prefix: '/api/auth', plugin: authRoutes(ctx) },
+    { prefix: '/api', plugin: directoryRoutes(ctx) },
+    { prefix: '/api/policy', plugin: policyRoutes(ctx) },
+  ];
 }

@@ -60,16 +60,18 @@ export function createSessionService(deps: {
   const clock = deps.clock ?? (() => new Date());
   const db = store.db;
 
-  async function principalFor(
+  /** The principal, and whether the account has a second factor set up. */
+  async function load(
     accountId: string,
     session: SessionsTable,
-  ): Promise<Principal | null> {
+  ): Promise<{ principal: Principal; totpEnabled: boolean } | null> {
     const row = await db
       .selectFrom('accounts')
       .innerJoin('people', 'people.id', 'accounts.person_id')
       .select([
         'accounts.id as accountId',
         'accounts.disabled',
+        'accounts.totp_enabled',
         'people.id as personId',
         'people.email',
         'people.given_name',
@@ -87,16 +89,22 @@ export function createSessionService(deps: {
         .execute()
     ).map((r) => r.role);
     return {
-      accountId: row.accountId,
-      personId: row.personId,
-      email: row.email,
-      name: `${row.given_name} ${row.family_name}`.trim(),
-      roles,
-      permissions: permissionsOf(policy.current(), roles),
-      sessionId: session.id,
-      csrfToken: session.csrf_token,
+      principal: {
+        accountId: row.accountId,
+        personId: row.personId,
+        email: row.email,
+        name: `${row.given_name} ${row.family_name}`.trim(),
+        roles,
+        permissions: permissionsOf(policy.current(), roles),
+        sessionId: session.id,
+        csrfToken: session.csrf_token,
+      },
+      totpEnabled: row.totp_enabled === 1,
     };
   }
+
+  const principalFor = async (accountId: string, session: SessionsTable) =>
+    (await load(accountId, session))?.principal ?? null;
 
   return {
     principalFor,
@@ -180,9 +188,14 @@ export function createSessionService(deps: {
       if (now - Date.parse(session.last_seen_at) > idleMs) {
         return { status: 'locked', session, accountId: session.account_id };
       }
-      const principal = await principalFor(session.account_id, session);
-      if (!principal) return { status: 'revoked' };
-      if (session.mfa_passed !== 1 && totpRequiredFor(policy.current(), principal.roles)) {
+      const loaded = await load(session.account_id, session);
+      if (!loaded) return { status: 'revoked' };
+      const { principal, totpEnabled } = loaded;
+      // The second factor is asked of roles the pack marks, and of anyone who has set one up.
+      if (
+        session.mfa_passed !== 1 &&
+        (totpEnabled || totpRequiredFor(policy.current(), principal.roles))
+      ) {
         return { status: 'second_factor_required', session, accountId: session.account_id };
       }
       return { status: 'ok', principal, session };

@@ -20,6 +20,7 @@ export const ERROR_CODES = {
   unsupported_media_type: 415,
   rate_limited: 429,
   password_rejected: 422,
+  token_invalid: 400,
   internal: 500,
   not_ready: 503,
 } as const;

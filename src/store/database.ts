@@ -16,6 +16,8 @@ export interface Store {
   dialect: DialectName;
   /** Human-readable place, password hidden: "sqlite:./data/custos.db" or "postgres://host/db". */
   describe: string;
+  /** The PostgreSQL schema in use when one was asked for (tests); undefined means the default. */
+  schema?: string | undefined;
   ping(): Promise<void>;
   destroy(): Promise<void>;
 }
@@ -86,6 +88,7 @@ async function openPostgres(url: string, schema?: string): Promise<Store> {
     db,
     dialect: 'postgres',
     describe: describeUrl(url),
+    schema,
     async ping() {
       await sql`select 1`.execute(db);
     },

@@ -59,6 +59,8 @@ export interface AccountsTable {
   password_changed_at: string | null;
   totp_secret: string | null;
   totp_enabled: Bool;
+  /** Last TOTP time step accepted (0003-auth): a code is not accepted twice. */
+  totp_last_step: number | null;
   failed_sign_ins: number;
   locked_until: string | null;
   disabled: Bool;

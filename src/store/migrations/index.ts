@@ -4,6 +4,8 @@
 import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
 import type { DialectName, Store } from '../database.ts';
 import * as foundation from './0001-foundation.ts';
+import * as directory from './0002-directory.ts';
+import * as auth from './0003-auth.ts';
 
 export interface MigrationContext {
   dialect: DialectName;
@@ -13,6 +15,8 @@ type Step = (db: Kysely<unknown>, ctx: MigrationContext) => Promise<void>;
 
 const steps: Record<string, { up: Step }> = {
   '0001-foundation': foundation,
+  '0002-directory': directory,
+  '0003-auth': auth,
 };
 
 class StaticProvider implements MigrationProvider {
@@ -37,6 +41,9 @@ export async function migrate(store: Store): Promise<MigrateResult> {
     provider: new StaticProvider({ dialect: store.dialect }),
     migrationTableName: 'custos_migrations',
     migrationLockTableName: 'custos_migrations_lock',
+    // Kysely looks for its tables across every schema unless told which; name ours so that a
+    // second Custos schema in the same database is never mistaken for this one.
+    ...(store.schema ? { migrationTableSchema: store.schema } : {}),
   });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {

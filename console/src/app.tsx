@@ -1,0 +1,113 @@
+// The routes. Sign-in, first-run setup and set-password are open; everything else sits inside
+// the shell, needs a session, and checks the permission the screen reads.
+import type { ReactNode } from 'react';
+import { Navigate, Route, Routes, useLocation } from 'react-router-dom';
+import { Empty, Loading, NoAccess, Page } from './components/page.tsx';
+import { Shell } from './components/shell.tsx';
+import { AuditScreen } from './screens/audit.tsx';
+import { HomeScreen } from './screens/home.tsx';
+import { PeopleScreen } from './screens/people.tsx';
+import { PeopleImportScreen } from './screens/people-import.tsx';
+import { PersonScreen } from './screens/person.tsx';
+import { PolicyScreen } from './screens/policy.tsx';
+import { SetPasswordScreen } from './screens/set-password.tsx';
+import { SetupScreen } from './screens/setup.tsx';
+import { SignInScreen } from './screens/sign-in.tsx';
+import { SessionProvider, signInPath, useSession } from './session.tsx';
+
+/** Lets signed-in people (and locked sessions, under the overlay) through. */
+function RequireSession({ children }: { children: ReactNode }) {
+  const { session, loading } = useSession();
+  const location = useLocation();
+  if (loading || !session) return <Loading label="Opening the console…" />;
+  if (session.state === 'ok' || session.state === 'locked') return children;
+  return <Navigate to={signInPath(location)} replace />;
+}
+
+function Allowed({
+  permission,
+  what,
+  children,
+}: {
+  permission: string;
+  what: string;
+  children: ReactNode;
+}) {
+  const { session, can } = useSession();
+  // A locked session has no permissions to show yet: keep the page until it is unlocked.
+  if (session?.state === 'locked') return <Loading label="Locked" />;
+  return can(permission) ? children : <NoAccess what={what} />;
+}
+
+function NotFound() {
+  return (
+    <Page title="Page not found">
+      <Empty title="There is no page at this address">
+        Check the address, or choose a page from the navigation on the left.
+      </Empty>
+    </Page>
+  );
+}
+
+export function App() {
+  return (
+    <SessionProvider>
+      <Routes>
+        <Route path="/sign-in" element={<SignInScreen />} />
+        <Route path="/setup" element={<SetupScreen />} />
+        <Route path="/set-password" element={<SetPasswordScreen />} />
+        <Route
+          element={
+            <RequireSession>
+              <Shell />
+            </RequireSession>
+          }
+        >
+          <Route index element={<HomeScreen />} />
+          <Route
+            path="/people"
+            element={
+              <Allowed permission="people.read" what="the directory">
+                <PeopleScreen />
+              </Allowed>
+            }
+          />
+          <Route
+            path="/people/import"
+            element={
+              <Allowed permission="people.manage" what="importing people">
+                <PeopleImportScreen />
+              </Allowed>
+            }
+          />
+          <Route
+            path="/people/:id"
+            element={
+              <Allowed permission="people.read" what="the directory">
+                <PersonScreen />
+              </Allowed>
+            }
+          />
+          <Route
+            path="/policy"
+            element={
+              <Allowed permission="policy.read" what="the policy">
+                <PolicyScreen />
+              </Allowed>
+            }
+          />
+          <Route
+            path="/audit"
+            element={
+              <Allowed permission="audit.read" what="the audit trail">
+                <AuditScreen />
+              </Allowed>
+            }
+          />
+          <Route path="/home" element={<Navigate to="/" replace />} />
+          <Route path="*" element={<NotFound />} />
+        </Route>
+      </Routes>
+    </SessionProvider>
+  );
+}

@@ -1,0 +1,128 @@
+// Commands that run or inspect the system as a whole: serve, migrate, config, audit verify.
+import type { Command } from 'commander';
+import pino from 'pino';
+import { startApi } from '../../api/server.ts';
+import { loadConfig, redactConfig, sqlitePathOf } from '../../config/config.ts';
+import { openStore } from '../../store/database.ts';
+import { migrate } from '../../store/migrations/index.ts';
+import { EXIT, openRuntime, type RuntimeOptions } from '../runtime.ts';
+
+export const runtimeOptions = (program: Command): RuntimeOptions => {
+  const { config } = program.opts<{ config?: string }>();
+  return { configFile: config };
+};
+
+const SERVICES = ['api'] as const;
+
+export function registerSystemCommands(program: Command): void {
+  program
+    .command('serve')
+    .description('Run Custos: the console and API (and, as they are added, the gateways).')
+    .option('--host <address>', 'address to listen on (server.host)')
+    .option('--port <port>', 'port of the console and API (server.port)')
+    .option('--only <services>', `comma-separated subset to run: ${SERVICES.join(', ')}`)
+    .action(async (opts: { host?: string; port?: string; only?: string }) => {
+      const only = opts.only ? opts.only.split(',').map((s) => s.trim()) : [...SERVICES];
+      const unknown = only.filter((s) => !(SERVICES as readonly string[]).includes(s));
+      if (unknown.length) {
+        console.error(`Unknown service(s): ${unknown.join(', ')}. Known: ${SERVICES.join(', ')}.`);
+        process.exitCode = EXIT.usage;
+        return;
+      }
+      const config = loadConfig({
+        file: program.opts<{ config?: string }>().config,
+        overrides: { 'server.host': opts.host, 'server.port': opts.port },
+      });
+      const log = pino({ level: config.log.level, base: { service: 'custos' } });
+      const runtime = await openRuntime({ config, log });
+      const listener = await startApi(runtime, config.server);
+      log.info(
+        {
+          url: listener.address.url,
+          store: runtime.store.describe,
+          policy: runtime.policy.current().name,
+        },
+        'Custos console and API listening',
+      );
+      const { ensureFirstRunLink } = await import('../../auth/first-run.ts');
+      const link = await ensureFirstRunLink(runtime);
+      if (link) {
+        process.stdout.write(
+          `\nNo account exists yet. Open this one-time link to create the School Business Manager's account:\n\n  ${link}\n\n(or run "custos init" in a terminal). The link works once and expires in 24 hours.\n\n`,
+        );
+      }
+      let stopping = false;
+      const stop = async (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        log.info({ signal }, 'stopping: finishing requests in flight');
+        const timer = setTimeout(() => {
+          log.error('requests did not finish in time; exiting');
+          process.exit(1);
+        }, config.server.shutdownGraceMs);
+        timer.unref();
+        await listener.stop();
+        await runtime.close();
+        log.info('stopped');
+        log.flush?.();
+        process.exit(0);
+      };
+      process.once('SIGTERM', () => void stop('SIGTERM'));
+      process.once('SIGINT', () => void stop('SIGINT'));
+    });
+
+  program
+    .command('migrate')
+    .description('Bring the database schema up to date (also done on every start).')
+    .action(async () => {
+      const config = loadConfig({ file: program.opts<{ config?: string }>().config });
+      const store = await openStore({ url: config.database.url, sqlitePath: sqlitePathOf(config) });
+      try {
+        const { applied } = await migrate(store);
+        console.log(
+          applied.length
+            ? `Applied ${applied.length} migration(s) to ${store.describe}: ${applied.join(', ')}`
+            : `${store.describe} is up to date.`,
+        );
+      } finally {
+        await store.destroy();
+      }
+    });
+
+  program
+    .command('config')
+    .description('Print the effective configuration (file and environment), secrets redacted.')
+    .option('--json', 'print JSON instead of YAML')
+    .action(async (opts: { json?: boolean }) => {
+      const config = loadConfig({ file: program.opts<{ config?: string }>().config });
+      const redacted = redactConfig(config);
+      if (opts.json) console.log(JSON.stringify(redacted, null, 2));
+      else console.log((await import('yaml')).stringify(redacted).trimEnd());
+    });
+
+  const audit = program.command('audit').description('The audit trail.');
+  audit
+    .command('verify')
+    .description('Check the whole hash chain; names the first broken entry.')
+    .action(async () => {
+      const runtime = await openRuntime(runtimeOptions(program));
+      try {
+        const result = await runtime.audit.verify((checked, total) => {
+          if (process.stderr.isTTY) process.stderr.write(`\rChecked ${checked} of ${total}`);
+        });
+        if (process.stderr.isTTY) process.stderr.write('\n');
+        if (result.ok) {
+          console.log(
+            `The audit chain is unbroken: ${result.entries} entries, last hash ${result.lastHash}.`,
+          );
+        } else {
+          console.log(
+            `The audit chain is BROKEN at entry ${result.brokenAt} of ${result.entries}: ${result.problem}.`,
+          );
+          process.exitCode = EXIT.failure;
+        }
+      } finally {
+        await runtime.close();
+      }
+    });
+}

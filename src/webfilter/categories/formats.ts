@@ -1,0 +1,353 @@
+// Parsers for the list formats a school meets: squidGuard/UT1 `domains` and `urls`, plain domain
+// lists (the school's own allow and deny lists use this one), hosts files and AdBlock-style
+// `||name^` rules. Text in, entries out; a line that cannot be used is skipped with its number
+// and the reason, never thrown, so that one bad line never stops a list from loading.
+
+import type { UrlEntry } from './matcher.ts';
+import { type HostKind, isStoredName, normaliseHost, normaliseUrl } from './normalise.ts';
+
+export type ListFormat = 'domains' | 'urls' | 'hosts' | 'adblock';
+
+export const LIST_FORMATS: readonly ListFormat[] = ['domains', 'urls', 'hosts', 'adblock'];
+
+export interface SkippedLine {
+  /** 1-based line number in the file. */
+  readonly line: number;
+  /** The line, cut to 200 characters. */
+  readonly text: string;
+  readonly reason: string;
+}
+
+/** Receives entries as they are parsed (the loader feeds an index builder without arrays). */
+export interface ListSink {
+  domain(host: string, kind: HostKind): void;
+  url(host: string, kind: HostKind, path: string): void;
+}
+
+export interface ParseOptions {
+  /** The format; detected from `fileName` and the content when absent. */
+  readonly format?: ListFormat;
+  /** Helps detection: a squidGuard file is named `domains` or `urls`. */
+  readonly fileName?: string;
+  /** How many skipped lines to keep with their text (all are counted). Default 1000. */
+  readonly maxSkipped?: number;
+}
+
+export interface ParseSummary {
+  readonly format: ListFormat;
+  /** Lines read, blank lines and comments included. */
+  readonly lines: number;
+  /** Entries accepted (a hosts line with three names counts three). */
+  readonly accepted: number;
+  readonly skipped: readonly SkippedLine[];
+  readonly skippedCount: number;
+}
+
+export interface ParsedList extends ParseSummary {
+  readonly domains: readonly string[];
+  readonly urls: readonly UrlEntry[];
+}
+
+export interface CategoryUsage {
+  /** `black` (entries to block), `white` (entries to allow), or both. */
+  readonly lists: readonly ('black' | 'white')[];
+  /** Other names upstream gives the category (e.g. porn for adult). */
+  readonly aliases: readonly string[];
+  /** Comment lines, such as "This list is no longer maintained." */
+  readonly notes: readonly string[];
+}
+
+export const MAX_LINE_LENGTH = 4096;
+const TEXT_CUT = 200;
+
+const HOUSEKEEPING = new Set([
+  'localhost',
+  'localhost.localdomain',
+  'local',
+  'broadcasthost',
+  'ip6-localhost',
+  'ip6-loopback',
+  'ip6-localnet',
+  'ip6-mcastprefix',
+  'ip6-allnodes',
+  'ip6-allrouters',
+  'ip6-allhosts',
+  '0.0.0.0',
+]);
+
+const WHITESPACE = /[ \t\f\v]+/;
+
+function isBlank(c: number): boolean {
+  return c === 32 || c === 9 || c === 11 || c === 12;
+}
+
+/** Strips an inline `# comment` preceded by whitespace. */
+function stripInlineComment(line: string): string {
+  for (let i = 1; i < line.length; i++) {
+    if (line.charCodeAt(i) === 35 && isBlank(line.charCodeAt(i - 1)))
+      return line.slice(0, i).trimEnd();
+  }
+  return line;
+}
+
+/** Guesses the format from the file name, then from up to 500 meaningful lines. */
+export function detectFormat(text: string, fileName?: string): ListFormat {
+  const base = fileName?.split(/[\\/]/).pop()?.toLowerCase();
+  if (base === 'domains' || base === 'urls' || base === 'hosts') return base;
+  let hosts = 0;
+  let adblock = 0;
+  let urls = 0;
+  let seen = 0;
+  let start = 0;
+  while (start < text.length && seen < 500) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    const line = text.slice(start, Math.min(end, start + 512)).trim();
+    start = end + 1;
+    if (line.startsWith('[Adblock')) return 'adblock';
+    if (line.length === 0) continue;
+    if (
+      line.startsWith('!') ||
+      line.startsWith('||') ||
+      line.startsWith('@@') ||
+      line.startsWith('##')
+    ) {
+      adblock++;
+      seen++;
+      continue;
+    }
+    if (line.startsWith('#')) continue;
+    seen++;
+    const first = line.split(WHITESPACE, 1)[0]!;
+    if (first !== line) {
+      const address = normaliseHost(first);
+      if (address.ok && address.kind !== 'name') hosts++;
+    } else if (line.includes('/')) {
+      urls++;
+    }
+  }
+  if (seen === 0) return 'domains';
+  if (adblock * 2 >= seen) return 'adblock';
+  if (hosts * 2 >= seen) return 'hosts';
+  if (urls * 2 >= seen) return 'urls';
+  return 'domains';
+}
+
+class LineReader {
+  readonly skipped: SkippedLine[] = [];
+  skippedCount = 0;
+  accepted = 0;
+  constructor(private readonly maxSkipped: number) {}
+
+  skip(line: number, text: string, reason: string): void {
+    this.skippedCount++;
+    if (this.skipped.length < this.maxSkipped) {
+      this.skipped.push({
+        line,
+        text: text.length > TEXT_CUT ? `${text.slice(0, TEXT_CUT)}…` : text,
+        reason,
+      });
+    }
+  }
+}
+
+type LineHandler = (line: string, number: number, sink: ListSink, reader: LineReader) => void;
+
+function parseDomainLine(raw: string, n: number, sink: ListSink, r: LineReader): void {
+  let line = raw;
+  if (isStoredName(line)) {
+    r.accepted++;
+    sink.domain(line, 'name');
+    return;
+  }
+  line = stripInlineComment(line);
+  if (WHITESPACE.test(line)) {
+    r.skip(n, raw, 'more than one field on the line (is this a hosts file?)');
+    return;
+  }
+  if (line.startsWith('*.')) line = line.slice(2);
+  else if (line.startsWith('.')) line = line.slice(1);
+  if (line.includes('/')) {
+    const u = normaliseUrl(line);
+    if (u.ok && u.path === '/') {
+      r.accepted++;
+      sink.domain(u.host, u.kind);
+    } else {
+      r.skip(n, raw, u.ok ? 'a URL with a path: put it in a urls list' : u.reason);
+    }
+    return;
+  }
+  const h = normaliseHost(line);
+  if (h.ok) {
+    r.accepted++;
+    sink.domain(h.host, h.kind);
+  } else {
+    r.skip(n, raw, h.reason);
+  }
+}
+
+function parseUrlLine(raw: string, n: number, sink: ListSink, r: LineReader): void {
+  const line = stripInlineComment(raw);
+  if (WHITESPACE.test(line)) {
+    r.skip(n, raw, 'a URL cannot contain spaces');
+    return;
+  }
+  const u = normaliseUrl(line);
+  if (u.ok) {
+    r.accepted++;
+    sink.url(u.host, u.kind, u.path);
+  } else {
+    r.skip(n, raw, u.reason);
+  }
+}
+
+function parseHostsLine(raw: string, n: number, sink: ListSink, r: LineReader): void {
+  const fields = stripInlineComment(raw).split(WHITESPACE);
+  const address = normaliseHost(fields[0]!);
+  if (!address.ok || address.kind === 'name') {
+    r.skip(n, raw, 'expected an address (such as 0.0.0.0) before the names');
+    return;
+  }
+  if (fields.length < 2) {
+    r.skip(n, raw, 'no name after the address');
+    return;
+  }
+  for (let i = 1; i < fields.length; i++) {
+    const field = fields[i]!;
+    if (HOUSEKEEPING.has(field.toLowerCase())) {
+      r.skip(n, raw, `"${field}" is a hosts file housekeeping name, not a site`);
+      continue;
+    }
+    const h = normaliseHost(field);
+    if (h.ok) {
+      r.accepted++;
+      sink.domain(h.host, h.kind);
+    } else {
+      r.skip(n, raw, `${field}: ${h.reason}`);
+    }
+  }
+}
+
+const ADBLOCK_RULE = /^\|\|([^^$|/*]+)\^(?:\$(.*))?$/;
+
+function parseAdblockLine(raw: string, n: number, sink: ListSink, r: LineReader): void {
+  const line = raw;
+  if (line.startsWith('@@')) {
+    r.skip(n, raw, 'AdBlock exception rules are not supported: put the name in the allow list');
+    return;
+  }
+  if (line.includes('##') || line.includes('#@#') || line.includes('#?#')) {
+    r.skip(n, raw, 'AdBlock element-hiding rules do not apply to a web filter');
+    return;
+  }
+  const m = ADBLOCK_RULE.exec(line);
+  if (!m) {
+    const reason = line.startsWith('||')
+      ? 'only ||name^ rules are supported (no paths, wildcards or regular expressions)'
+      : 'AdBlock syntax other than ||name^ is not supported';
+    r.skip(n, raw, reason);
+    return;
+  }
+  const options = m[2] ?? '';
+  if (/(^|,)badfilter($|,)/.test(options)) {
+    r.skip(n, raw, 'AdBlock $badfilter rules are not supported');
+    return;
+  }
+  // Other options ($third-party, $important, ...) narrow or widen where a browser applies the
+  // rule; a network filter blocks the name either way.
+  const h = normaliseHost(m[1]!);
+  if (h.ok) {
+    r.accepted++;
+    sink.domain(h.host, h.kind);
+  } else {
+    r.skip(n, raw, h.reason);
+  }
+}
+
+const HANDLERS: Record<ListFormat, LineHandler> = {
+  domains: parseDomainLine,
+  urls: parseUrlLine,
+  hosts: parseHostsLine,
+  adblock: parseAdblockLine,
+};
+
+function isComment(line: string, format: ListFormat): boolean {
+  const c = line.charCodeAt(0);
+  if (format === 'adblock')
+    return c === 33 /* ! */ || c === 91 /* [ */ || (c === 35 && line.charCodeAt(1) !== 35);
+  return c === 35; // #
+}
+
+/** Parses `text`, handing each entry to `sink`. Blank lines and comments are not skips. */
+export function parseListInto(
+  text: string,
+  sink: ListSink,
+  options: ParseOptions = {},
+): ParseSummary {
+  const format = options.format ?? detectFormat(text, options.fileName);
+  const handle = HANDLERS[format];
+  const reader = new LineReader(options.maxSkipped ?? 1000);
+  let start = text.charCodeAt(0) === 0xfeff ? 1 : 0;
+  let number = 0;
+  while (start < text.length) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    number++;
+    const lineEnd = end > start && text.charCodeAt(end - 1) === 13 ? end - 1 : end;
+    const length = lineEnd - start;
+    if (length > MAX_LINE_LENGTH) {
+      reader.skip(
+        number,
+        text.slice(start, start + TEXT_CUT),
+        `line longer than ${MAX_LINE_LENGTH} characters`,
+      );
+    } else if (length > 0) {
+      let line = text.slice(start, lineEnd);
+      if (isBlank(line.charCodeAt(0)) || isBlank(line.charCodeAt(length - 1))) line = line.trim();
+      if (line.length > 0 && !isComment(line, format)) handle(line, number, sink, reader);
+    }
+    start = end + 1;
+  }
+  return {
+    format,
+    lines: number,
+    accepted: reader.accepted,
+    skipped: reader.skipped,
+    skippedCount: reader.skippedCount,
+  };
+}
+
+/** Parses `text` into arrays of entries (see `parseListInto` for large lists). */
+export function parseList(text: string, options: ParseOptions = {}): ParsedList {
+  const domains: string[] = [];
+  const urls: UrlEntry[] = [];
+  const summary = parseListInto(
+    text,
+    {
+      domain: (host) => domains.push(host),
+      url: (host, _kind, path) => urls.push({ host, path }),
+    },
+    options,
+  );
+  return { ...summary, domains, urls };
+}
+
+/** Reads a squidGuard/UT1 `usage` file. */
+export function parseUsage(text: string): CategoryUsage {
+  const lists: ('black' | 'white')[] = [];
+  const aliases: string[] = [];
+  const notes: string[] = [];
+  for (const raw of text.replace(/^\uFEFF/, '').split('\n')) {
+    const line = raw.trim();
+    if (line.length === 0) continue;
+    if (line.startsWith('#')) {
+      const note = line.replace(/^#+\s*/, '').trim();
+      if (note.length > 0) notes.push(note);
+    } else if (line === 'black' || line === 'white') {
+      if (!lists.includes(line)) lists.push(line);
+    } else if (!aliases.includes(line)) {
+      aliases.push(line);
+    }
+  }
+  return { lists, aliases, notes };
+}

@@ -1,0 +1,70 @@
+// The README's promise: `custos serve` on the embedded defaults answers /healthz, prints the
+// one-time setup link when no account exists, and stops cleanly on SIGTERM.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { custos, serve } from '../support/process.ts';
+
+describe('custos serve', () => {
+  it('starts on SQLite with the shipped pack, answers health checks and drains on SIGTERM', async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'custos-serve-'));
+    const served = await serve({ CUSTOS_DATA_DIR: dataDir });
+    try {
+      const health = await fetch(`${served.url}/healthz`);
+      expect(health.status).toBe(200);
+      expect(await health.json()).toEqual({ status: 'ok' });
+      const ready = await fetch(`${served.url}/readyz`);
+      expect(await ready.json()).toMatchObject({
+        status: 'ready',
+        store: 'sqlite',
+        policy: 'palfrey-infant',
+      });
+      expect(served.output()).toMatch(/one-time link[\s\S]*\/setup#token=[A-Za-z0-9_-]{20,}/);
+      const openapi = await fetch(`${served.url}/api/openapi.json`);
+      expect(((await openapi.json()) as { openapi: string }).openapi).toMatch(/^3\./);
+      const tooBig = await fetch(`${served.url}/api/auth/sign-in`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: 'a@b.c', password: 'x'.repeat(11 * 1024 * 1024) }),
+      });
+      expect(tooBig.status).toBe(413);
+      expect(await tooBig.json()).toMatchObject({ error: { code: 'payload_too_large' } });
+    } finally {
+      expect(await served.stop()).toBe(0);
+    }
+    expect(served.output()).toMatch(/stopped/);
+  });
+
+  it('refuses to start with an invalid configuration and says which setting', async () => {
+    const run = await custos(['serve'], { env: { CUSTOS_SERVER__PORT: 'eighty' } });
+    expect(run.code).toBe(3);
+    expect(run.stderr).toMatch(/server\.port/);
+  });
+
+  it('config prints the effective configuration with secrets redacted', async () => {
+    const run = await custos(['config', '--json'], {
+      env: { DATABASE_URL: 'postgres://custos:hunter2@db/custos' },
+    });
+    expect(run.code).toBe(0);
+    expect(run.stdout).not.toContain('hunter2');
+    expect(JSON.parse(run.stdout)).toMatchObject({ server: { port: 8080 } });
+  });
+
+  it('migrate brings a new database up to date, then reports nothing to do', async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'custos-migrate-'));
+    const first = await custos(['migrate'], { env: { CUSTOS_DATA_DIR: dataDir } });
+    expect(first.stdout).toMatch(/Applied \d+ migration/);
+    const second = await custos(['migrate'], { env: { CUSTOS_DATA_DIR: dataDir } });
+    expect(second.stdout).toMatch(/up to date/);
+  });
+
+  it('--help lists the commands and exits 0; an unknown command exits 2', async () => {
+    const help = await custos(['--help']);
+    expect(help.code).toBe(0);
+    for (const command of ['serve', 'migrate', 'config', 'audit'])
+      expect(help.stdout).toContain(command);
+    const unknown = await custos(['frobnicate']);
+    expect(unknown.code).toBe(2);
+  });
+});
