@@ -1,19 +1,31 @@
 // The routes. Sign-in, first-run setup and set-password are open; everything else sits inside
 // the shell, needs a session, and checks the permission the screen reads.
-import type { ReactNode } from 'react';
+import { lazy, type ReactNode, Suspense } from 'react';
 import { Navigate, Route, Routes, useLocation } from 'react-router-dom';
 import { Empty, Loading, NoAccess, Page } from './components/page.tsx';
 import { Shell } from './components/shell.tsx';
-import { AuditScreen } from './screens/audit.tsx';
 import { HomeScreen } from './screens/home.tsx';
-import { PeopleScreen } from './screens/people.tsx';
-import { PeopleImportScreen } from './screens/people-import.tsx';
-import { PersonScreen } from './screens/person.tsx';
-import { PolicyScreen } from './screens/policy.tsx';
 import { SetPasswordScreen } from './screens/set-password.tsx';
 import { SetupScreen } from './screens/setup.tsx';
 import { SignInScreen } from './screens/sign-in.tsx';
 import { SessionProvider, signInPath, useSession } from './session.tsx';
+
+// Screens past Home load when first opened, so the sign-in page and Home come down quickly.
+const AuditScreen = lazy(() =>
+  import('./screens/audit.tsx').then((m) => ({ default: m.AuditScreen })),
+);
+const PeopleScreen = lazy(() =>
+  import('./screens/people.tsx').then((m) => ({ default: m.PeopleScreen })),
+);
+const PeopleImportScreen = lazy(() =>
+  import('./screens/people-import.tsx').then((m) => ({ default: m.PeopleImportScreen })),
+);
+const PersonScreen = lazy(() =>
+  import('./screens/person.tsx').then((m) => ({ default: m.PersonScreen })),
+);
+const PolicyScreen = lazy(() =>
+  import('./screens/policy.tsx').then((m) => ({ default: m.PolicyScreen })),
+);
 
 /** Lets signed-in people (and locked sessions, under the overlay) through. */
 function RequireSession({ children }: { children: ReactNode }) {
@@ -36,7 +48,8 @@ function Allowed({
   const { session, can } = useSession();
   // A locked session has no permissions to show yet: keep the page until it is unlocked.
   if (session?.state === 'locked') return <Loading label="Locked" />;
-  return can(permission) ? children : <NoAccess what={what} />;
+  if (!can(permission)) return <NoAccess what={what} />;
+  return <Suspense fallback={<Loading />}>{children}</Suspense>;
 }
 
 function NotFound() {

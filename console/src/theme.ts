@@ -21,6 +21,8 @@ export const cssVariablesResolver: CSSVariablesResolver = (t) => ({
     '--mantine-color-placeholder': '#6a7178',
     '--mantine-color-anchor': t.colors.blue[9]!,
     '--mantine-color-error': t.colors.red[9]!,
+    '--mantine-color-green-light-color': '#1e6b32',
+    '--mantine-color-red-light-color': '#a51d1d',
   },
   dark: {},
 });

@@ -1,6 +1,7 @@
 // The `custos` command.
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/config.ts';
+import { registerAccountCommands } from './commands/accounts.ts';
 import { registerPeopleCommands } from './commands/people.ts';
 import { registerPolicyCommands } from './commands/policy.ts';
 import { registerSystemCommands } from './commands/system.ts';
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   registerSystemCommands(program);
   registerPeopleCommands(program);
   registerPolicyCommands(program);
+  registerAccountCommands(program);
   return program;
 }
 

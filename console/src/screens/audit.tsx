@@ -303,7 +303,7 @@ export function AuditScreen() {
               <Table.Thead>
                 <Table.Tr>
                   <Table.Th w={70}>#</Table.Th>
-                  <Table.Th w={170}>When</Table.Th>
+                  <Table.Th w={200}>When</Table.Th>
                   <Table.Th>Who</Table.Th>
                   <Table.Th>Action</Table.Th>
                   <Table.Th>About</Table.Th>

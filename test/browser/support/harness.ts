@@ -208,10 +208,12 @@ export async function signIn(page: Page, account: Account, baseUrl?: string): Pr
 /** After the password: answers the code or enrolment step if the page shows one. */
 export async function completeSecondStep(page: Page, account: Account): Promise<void> {
   const heading = page.getByRole('heading', { level: 1 });
-  // Wait until the page has left the password step (another step, or the console itself).
-  await page.waitForFunction(
-    "!location.pathname.startsWith('/sign-in') || document.querySelector('h1')?.textContent !== 'Sign in'",
-  );
+  // Wait until the page has left the password step: another step, or the console itself.
+  await page
+    .getByRole('heading', { level: 1, name: /^(Enter your code|Set up your authenticator app)$/ })
+    .or(page.getByRole('navigation', { name: 'Main navigation' }))
+    .first()
+    .waitFor();
   if (!new URL(page.url()).pathname.startsWith('/sign-in')) return;
   const title = await heading.textContent();
   if (title === 'Set up your authenticator app') {
@@ -301,6 +303,13 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
   const server = await startServer(env);
   let browser: Browser;
   try {
+    const home = await fetch(`${server.url}/sign-in`);
+    const text = await home.text();
+    if (!text.includes('id="root"')) {
+      throw new Error(
+        `custos serve does not serve the built console at /sign-in (HTTP ${home.status}). Register consoleRoutes (src/api/console.routes.ts) in src/api/app.ts.`,
+      );
+    }
     browser = await launchBrowser();
   } catch (error) {
     await server.stop();
