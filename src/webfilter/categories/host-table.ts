@@ -82,6 +82,27 @@ export class HostTableBuilder {
     return found !== 0 ? found : this.insert(h, name, 0, end);
   }
 
+  /**
+   * Reads the home slot of every suffix of `names[0, count)`, so that the misses overlap (the
+   * loads are independent) and the upserts that follow find their slots in cache.
+   */
+  touch(names: readonly string[], count: number): number {
+    const slots = this.slots;
+    const shift = this.shift;
+    let sum = 0;
+    for (let n = 0; n < count; n++) {
+      const name = names[n]!;
+      let h = FNV_OFFSET;
+      for (let i = name.length - 1; i >= 0; i--) {
+        const c = name.charCodeAt(i);
+        if (c === 46) sum += slots[(Math.imul(h, GOLDEN) >>> shift) * 2 + 1]!;
+        h = Math.imul(h ^ c, FNV_PRIME);
+      }
+      sum += slots[(Math.imul(h, GOLDEN) >>> shift) * 2 + 1]!;
+    }
+    return sum;
+  }
+
   valueAt(offset: number): number {
     const b = this.buf;
     return (b[offset + 1]! | (b[offset + 2]! << 8) | (b[offset + 3]! << 16)) & MAX_VALUE;
