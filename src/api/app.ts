@@ -19,6 +19,7 @@ import {
 import { isPermission, type RouteAccess } from '../auth/permissions.ts';
 import { SESSION_COOKIE } from '../auth/session.service.ts';
 import { AppError } from '../shared/errors.ts';
+import { consoleRoutes } from './console.routes.ts';
 import type { AppContext } from './context.ts';
 import { errorBody, handleError, sendError } from './errors.ts';
 import { healthRoutes } from './health.routes.ts';
@@ -58,7 +59,6 @@ export async function buildApp(
     bodyLimit: config.server.bodyLimitBytes,
     trustProxy: config.server.trustProxy,
     requestTimeout: 120_000,
-    disableRequestLogging: false,
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -174,6 +174,8 @@ export async function buildApp(
   await app.register(healthRoutes(ctx));
   for (const { prefix, plugin } of moduleRoutes(ctx)) await app.register(plugin, { prefix });
   for (const plugin of extra) await app.register(plugin);
+  // Last: the console's static files and its client-side routes catch what the API does not.
+  await app.register(consoleRoutes(ctx));
 
   await app.ready();
   return { app: app as unknown as FastifyInstance, routes };

@@ -22,6 +22,8 @@ const PUBLIC_ROUTES = new Set([
   'POST /api/auth/password/reset', // behind a one-time token
   'GET /api/auth/oidc/:provider/start',
   'GET /api/auth/oidc/:provider/callback',
+  'GET /', // the console's static files; no data
+  'GET /*', // the console's client-side routes and assets; no data
 ]);
 
 const HOOK_REFUSALS = new Set([

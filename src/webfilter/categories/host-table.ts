@@ -20,7 +20,8 @@ export const MAX_VALUE = 0x7fffff;
 const PARENT = 0x800000;
 const ABSENT = -1;
 const SLOW = -2;
-const MAX_LOAD = 0.6;
+/** Slots are 8 bytes, so even the longer probe runs of a fuller table stay in a cache line. */
+const MAX_LOAD = 0.75;
 
 /** The 32-bit hash a key is stored under (FNV-1a over the name read right to left). */
 export function hostHash(name: string): number {
@@ -59,7 +60,7 @@ export class HostTableBuilder {
     this.slots = new Int32Array(cap * 2);
     this.shift = 32 - Math.log2(cap);
     this.mask = cap - 1;
-    this.buf = new Uint8Array(Math.max(4096, expectedKeys * 24));
+    this.buf = new Uint8Array(Math.max(4096, expectedKeys * 20));
   }
 
   /**
@@ -67,9 +68,13 @@ export class HostTableBuilder {
    * suffix of a name as a marker. `name` must already be normalised (see normaliseHost).
    */
   upsert(name: string, kind: HostKind): number {
-    const end = name.length;
+    return this.upsertRange(name, 0, name.length, kind);
+  }
+
+  /** `upsert` for `text[start, end)`: a list parser hands lines over without slicing them. */
+  upsertRange(name: string, start: number, end: number, kind: HostKind): number {
     let h = FNV_OFFSET;
-    for (let i = end - 1; i >= 0; i--) {
+    for (let i = end - 1; i >= start; i--) {
       const c = name.charCodeAt(i);
       if (c === 46 && kind === 'name') {
         const found = this.find(h, name, i + 1, end);
@@ -78,29 +83,8 @@ export class HostTableBuilder {
       }
       h = Math.imul(h ^ c, FNV_PRIME);
     }
-    const found = this.find(h, name, 0, end);
-    return found !== 0 ? found : this.insert(h, name, 0, end);
-  }
-
-  /**
-   * Reads the home slot of every suffix of `names[0, count)`, so that the misses overlap (the
-   * loads are independent) and the upserts that follow find their slots in cache.
-   */
-  touch(names: readonly string[], count: number): number {
-    const slots = this.slots;
-    const shift = this.shift;
-    let sum = 0;
-    for (let n = 0; n < count; n++) {
-      const name = names[n]!;
-      let h = FNV_OFFSET;
-      for (let i = name.length - 1; i >= 0; i--) {
-        const c = name.charCodeAt(i);
-        if (c === 46) sum += slots[(Math.imul(h, GOLDEN) >>> shift) * 2 + 1]!;
-        h = Math.imul(h ^ c, FNV_PRIME);
-      }
-      sum += slots[(Math.imul(h, GOLDEN) >>> shift) * 2 + 1]!;
-    }
-    return sum;
+    const found = this.find(h, name, start, end);
+    return found !== 0 ? found : this.insert(h, name, start, end);
   }
 
   valueAt(offset: number): number {
@@ -123,6 +107,18 @@ export class HostTableBuilder {
    */
   propagate(merge: (a: number, b: number) => number): void {
     const b = this.buf;
+    // Listed keys that other keys end with are few; a bitmap of their hashes (small enough to
+    // stay in cache) lets the pass below skip the table for every other suffix.
+    const bits = new Int32Array(1 << 15); // 2^20 bits
+    let parents = 0;
+    for (let off = 1; off < this.used; off += HEADER + b[off]!) {
+      if (b[off + 3]! & (PARENT >>> 16) && this.valueAt(off) !== 0) {
+        const h = Math.imul(this.hashAt(off), GOLDEN) >>> 12;
+        bits[h >>> 5] = bits[h >>> 5]! | (1 << (h & 31));
+        parents++;
+      }
+    }
+    if (parents === 0) return;
     for (let off = 1; off < this.used; off += HEADER + b[off]!) {
       let value = this.valueAt(off);
       const from = off + HEADER;
@@ -133,13 +129,16 @@ export class HostTableBuilder {
       for (let i = end - 1; i > from; i--) {
         const c = b[i]!;
         if (c === 46) {
-          const parent = this.findBytes(h, i + 1, end);
-          const pv = parent === 0 ? 0 : this.valueAt(parent);
-          if (pv !== 0) {
-            const merged = merge(value, pv);
-            if (merged !== value) {
-              value = merged;
-              changed = true;
+          const bit = Math.imul(h, GOLDEN) >>> 12;
+          if (bits[bit >>> 5]! & (1 << (bit & 31))) {
+            const parent = this.findBytes(h, i + 1, end);
+            const pv = parent === 0 ? 0 : this.valueAt(parent);
+            if (pv !== 0) {
+              const merged = merge(value, pv);
+              if (merged !== value) {
+                value = merged;
+                changed = true;
+              }
             }
           }
         }
@@ -149,13 +148,25 @@ export class HostTableBuilder {
     }
   }
 
+  private hashAt(off: number): number {
+    const b = this.buf;
+    let h = FNV_OFFSET;
+    for (let i = off + HEADER + b[off]! - 1; i >= off + HEADER; i--)
+      h = Math.imul(h ^ b[i]!, FNV_PRIME);
+    return h;
+  }
+
   freeze(): HostTable {
     let listed = 0;
     const b = this.buf;
     for (let off = 1; off < this.used; off += HEADER + b[off]!) {
       if (this.valueAt(off) !== 0) listed++;
     }
-    const buf = this.buf.slice(0, this.used);
+    // Copy to the exact size only when that saves much: the copy doubles the memory for a moment.
+    const buf =
+      this.used < this.buf.length * 0.75
+        ? this.buf.slice(0, this.used)
+        : this.buf.subarray(0, this.used);
     const table = new HostTable(this.slots, buf, this.shift, this.mask, listed, this.count);
     this.slots = new Int32Array(0);
     this.buf = new Uint8Array(0);
@@ -202,7 +213,9 @@ export class HostTableBuilder {
     if (len > 255) throw new RangeError('host name too long for the table');
     if (this.count + 1 > (this.mask + 1) * MAX_LOAD) this.grow();
     if (this.used + HEADER + len > this.buf.length) {
-      const bigger = new Uint8Array(Math.max(this.buf.length * 2, this.used + HEADER + len));
+      const bigger = new Uint8Array(
+        Math.max(Math.ceil(this.buf.length * 1.5), this.used + HEADER + len),
+      );
       bigger.set(this.buf.subarray(0, this.used));
       this.buf = bigger;
     }

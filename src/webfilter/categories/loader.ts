@@ -6,13 +6,13 @@
 import { createReadStream } from 'node:fs';
 import { lstat, readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
 import { Parser, type ReadEntry } from 'tar';
 import {
   type CategoryUsage,
   type ListFormat,
+  ListParser,
   type ListSink,
-  type ParseSummary,
-  parseListInto,
   parseUsage,
   type SkippedLine,
 } from './formats.ts';
@@ -94,6 +94,14 @@ export interface LoadResult {
 const MIB = 1024 * 1024;
 const DEFAULTS = { maxFileBytes: 256 * MIB, maxTotalBytes: 1024 * MIB, maxSkippedReported: 100 };
 const LIST_FILES = new Set(['domains', 'urls', 'usage']);
+/** Bytes read at a time: large lists are parsed in pieces, never held whole. */
+const CHUNK = 1 << 20;
+
+interface ChunkParser {
+  push(chunk: string): void;
+  end(): void;
+}
+
 /** Average bytes per line of a domains list (UT1: about 16), for presizing. */
 const BYTES_PER_NAME = 14;
 
@@ -168,31 +176,52 @@ class Collector {
     return r;
   }
 
-  add(category: string, file: string, text: string, format?: ListFormat): void {
+  usage(category: string, text: string): void {
+    this.entry(category).usage = parseUsage(text);
+  }
+
+  /** A parser for one list file of `category`; its counts reach the report at `end()`. */
+  open(category: string, file: string, format?: ListFormat): ChunkParser {
     const r = this.entry(category);
-    if (file === 'usage') {
-      r.usage = parseUsage(text);
-      return;
-    }
     const builder = this.builder;
     const id = builder.category(category);
     const sink: ListSink = {
       domain: (host, kind) => builder.addNormalisedDomain(id, host, kind),
       url: (host, kind, path) => builder.addNormalisedUrl(id, host, kind, path),
+      domainRange: (text, start, end) => builder.addNormalisedDomainRange(id, text, start, end),
     };
-    const summary: ParseSummary = parseListInto(text, sink, {
+    const parser = new ListParser(sink, {
       format: format ?? (file === 'urls' ? 'urls' : file === 'domains' ? 'domains' : undefined),
       fileName: file,
       maxSkipped: this.limits.maxSkippedReported,
     });
-    if (summary.format === 'urls') r.urls += summary.accepted;
-    else r.domains += summary.accepted;
-    r.skipped += summary.skippedCount;
-    this.totalSkipped += summary.skippedCount;
-    for (const s of summary.skipped) {
-      if (this.skipped.length >= this.limits.maxSkippedReported) break;
-      this.skipped.push({ ...s, category, file });
+    return {
+      push: (chunk) => parser.push(chunk),
+      end: () => {
+        const summary = parser.end();
+        if (summary.format === 'urls') r.urls += summary.accepted;
+        else r.domains += summary.accepted;
+        r.skipped += summary.skippedCount;
+        this.totalSkipped += summary.skippedCount;
+        for (const skip of summary.skipped) {
+          if (this.skipped.length >= this.limits.maxSkippedReported) break;
+          this.skipped.push({ ...skip, category, file });
+        }
+      },
+    };
+  }
+
+  /** Reads a list file in chunks through `open` (a `usage` file whole). */
+  async readFile(category: string, file: string, path: string, format?: ListFormat): Promise<void> {
+    if (file === 'usage') {
+      this.usage(category, await readFile(path, 'utf8'));
+      return;
     }
+    const parser = this.open(category, file, format);
+    for await (const chunk of createReadStream(path, { encoding: 'utf8', highWaterMark: CHUNK })) {
+      parser.push(chunk as string);
+    }
+    parser.end();
   }
 
   finish(): LoadResult {
@@ -293,8 +322,7 @@ export async function loadCategoryFolder(
   for (const category of categories) {
     options.onProgress?.({ phase: 'reading', category, done, total: categories.length });
     for (const item of plan) {
-      if (item.category === category)
-        collector.add(category, item.file, await readFile(item.path, 'utf8'));
+      if (item.category === category) await collector.readFile(category, item.file, item.path);
     }
     done++;
   }
@@ -377,12 +405,38 @@ export async function loadCategoryTarball(
           return;
         }
         current = category;
-        const chunks: Buffer[] = [];
-        entry.on('data', (chunk: Buffer) => chunks.push(chunk));
+        const decoder = new StringDecoder('utf8');
+        let parser: ChunkParser;
+        if (name === 'usage') {
+          let usage = '';
+          parser = {
+            push: (chunk) => {
+              usage += chunk;
+            },
+            end: () => collector.usage(category, usage),
+          };
+        } else {
+          try {
+            parser = collector.open(category, name);
+          } catch (error) {
+            fail(error);
+            entry.resume();
+            return;
+          }
+        }
+        entry.on('data', (chunk: Buffer) => {
+          if (failed) return;
+          try {
+            parser.push(decoder.write(chunk));
+          } catch (error) {
+            fail(error);
+          }
+        });
         entry.on('end', () => {
           if (failed) return;
           try {
-            collector.add(category, name, Buffer.concat(chunks).toString('utf8'));
+            parser.push(decoder.end());
+            parser.end();
           } catch (error) {
             fail(error);
           }
@@ -420,9 +474,13 @@ export async function loadListFile(file: string, options: FileLoadOptions): Prom
   if (options.expectedDomains === undefined)
     collector.expected = Math.ceil(info.size / BYTES_PER_NAME);
   options.onProgress?.({ phase: 'reading', category: options.category, done: 0, total: 1 });
-  const text = await readFile(file, 'utf8');
   const name = basename(file);
-  collector.add(options.category, name === 'usage' ? 'list' : name, text, options.format);
+  await collector.readFile(
+    options.category,
+    name === 'usage' ? 'list' : name,
+    file,
+    options.format,
+  );
   options.onProgress?.({ phase: 'reading', category: options.category, done: 1, total: 1 });
   return collector.finish();
 }

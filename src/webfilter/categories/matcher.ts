@@ -108,7 +108,10 @@ export class CategoryIndexBuilder {
    */
   addNormalisedDomain(cat: number, host: string, kind: HostKind): void {
     this.assertOpen();
-    const off = this.domains.upsert(host, kind);
+    this.setDomain(cat, this.domains.upsert(host, kind));
+  }
+
+  private setDomain(cat: number, off: number): void {
     const old = this.domains.valueAt(off);
     const next = this.sets.union(old, this.sets.single(cat));
     if (next !== old) {
@@ -133,6 +136,12 @@ export class CategoryIndexBuilder {
       parsed = { host: h.host, kind: h.kind, path: normalisePath(path) };
     }
     this.urls.add(parsed.host, parsed.kind, parsed.path, cat);
+  }
+
+  /** `addNormalisedDomain` for a name that is `text[start, end)`, in stored form (isStoredName). */
+  addNormalisedDomainRange(cat: number, text: string, start: number, end: number): void {
+    this.assertOpen();
+    this.setDomain(cat, this.domains.upsertRange(text, start, end, 'name'));
   }
 
   /** The loader's path for a `urls` entry parsed by `normaliseUrl` (see addNormalisedDomain). */

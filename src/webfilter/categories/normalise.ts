@@ -60,17 +60,19 @@ function endsInNumber(host: string): boolean {
  * all, no punycode label (those need checking), not ending in a number. A cheap check that lets
  * clean input skip `normaliseHost`.
  */
-export function isStoredName(s: string): boolean {
-  const end = s.length;
-  if (end === 0 || end > MAX_NAME_LENGTH) return false;
-  let labelStart = 0;
+export function isStoredName(s: string, start = 0, end = s.length): boolean {
+  const length = end - start;
+  if (length <= 0 || length > MAX_NAME_LENGTH) return false;
+  let labelStart = start;
   let numeric = true;
   let lastNumeric = false;
-  for (let i = 0; i <= end; i++) {
+  let lastStart = start;
+  for (let i = start; i <= end; i++) {
     const c = i < end ? s.charCodeAt(i) : 46;
     if (c === 46) {
       const len = i - labelStart;
       lastNumeric = numeric;
+      lastStart = labelStart;
       if (len === 0 || len > MAX_LABEL_LENGTH) return false;
       if (len >= 4 && s.charCodeAt(labelStart) === 120 && s.charCodeAt(labelStart + 1) === 110) {
         if (s.charCodeAt(labelStart + 2) === 45 && s.charCodeAt(labelStart + 3) === 45)
@@ -88,8 +90,7 @@ export function isStoredName(s: string): boolean {
   }
   // 0x-prefixed last labels also read as numbers (WHATWG).
   if (lastNumeric) return false;
-  const last = s.lastIndexOf('.') + 1;
-  return !(s.charCodeAt(last) === 48 && (s.charCodeAt(last + 1) | 32) === 120);
+  return !(s.charCodeAt(lastStart) === 48 && (s.charCodeAt(lastStart + 1) | 32) === 120);
 }
 
 function normaliseIPv6(inner: string): NormalisedHost {
