@@ -161,6 +161,18 @@ describeEachStore('CSV import', (ctx) => {
     expect(await directory.countPeople()).toBe(0);
   });
 
+  it('an unquoted formula with quotes in it still lets every later row be checked', async () => {
+    const { directory } = make();
+    const text = [
+      'staff_id,given_name,family_name,email,kind',
+      'T1,=HYPERLINK("http://evil","x"),Oswald,clara@school.example,employee',
+      'T2,Bill,Potts,bill@school.example,wizard',
+    ].join('\n');
+    const result = await directory.importPeople(text, { actor });
+    expect(result.errors.map((e) => e.line)).toEqual([2, 3]);
+    expect(await directory.countPeople()).toBe(0);
+  });
+
   it('refuses a Latin-1 file, naming the line and how to save as CSV UTF-8', async () => {
     const { directory } = make();
     const latin1 = Buffer.from(csvOf([row(1), row(2, { family_name: 'Zoë' })]), 'latin1');

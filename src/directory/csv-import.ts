@@ -262,6 +262,9 @@ async function parseRows(
   const rows: ParsedRow[] = [];
   const parser = parse({
     relax_column_count: true,
+    // A stray quote inside an unquoted cell (=HYPERLINK("x","y") typed without quoting) is read
+    // as text, so the row gets a precise reason and the rows after it are still checked.
+    relax_quotes: true,
     info: true,
     skip_empty_lines: false,
     bom: false,
