@@ -138,8 +138,7 @@ describeEachStore('audit chain, batched', (ctx) => {
     const many = await audit.appendMany(
       Array.from({ length: 1200 }, (_, i) => ({ actor, action: 'person.created', details: { i } })),
     );
-    expect(many[0]!.seq).toBe(2);
-    expect(many.at(-1)!.seq).toBe(1201);
+    expect(many).toEqual({ firstSeq: 2, lastSeq: 1201 });
     expect(await audit.verify()).toMatchObject({ ok: true, entries: 1201 });
   });
 });

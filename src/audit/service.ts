@@ -99,18 +99,25 @@ export interface AuditLog {
    * change and its record commit together or not at all.
    */
   append(input: AuditInput, trx?: Transaction<Database>): Promise<AuditEntry>;
-  /** Appends many entries in order with one lock and batched inserts (imports). */
-  appendMany(inputs: readonly AuditInput[], trx?: Transaction<Database>): Promise<AuditEntry[]>;
+  /**
+   * Appends many entries in order with one lock and batched inserts (imports). Answers the
+   * sequence numbers used; an empty list writes nothing and answers lastSeq < firstSeq.
+   */
+  appendMany(
+    inputs: readonly AuditInput[],
+    trx?: Transaction<Database>,
+  ): Promise<{ firstSeq: number; lastSeq: number }>;
   list(filter?: AuditFilter): Promise<AuditEntry[]>;
   verify(onProgress?: (checked: number, total: number) => void): Promise<VerifyResult>;
 }
 
 export function createAuditLog(store: Store, clock: () => Date = () => new Date()): AuditLog {
+  /** Appends in order under one lock; calls `keep` with each row written (for single appends). */
   async function appendIn(
     trx: Kysely<Database>,
     inputs: readonly AuditInput[],
-  ): Promise<AuditEntry[]> {
-    if (inputs.length === 0) return [];
+    keep?: (row: AuditLogTable) => void,
+  ): Promise<{ firstSeq: number; lastSeq: number }> {
     if (store.dialect === 'postgres') {
       // Serialise appenders across processes (gateways on several machines share one chain).
       await sql`select pg_advisory_xact_lock(7470696)`.execute(trx);
@@ -122,21 +129,21 @@ export function createAuditLog(store: Store, clock: () => Date = () => new Date(
       .limit(1)
       .executeTakeFirst();
     let seq = last ? Number(last.seq) : 0;
+    const firstSeq = seq + 1;
     let prevHash = last?.hash ?? GENESIS_HASH;
     const at = clock().toISOString();
-    const rows = inputs.map((input) => {
-      const row = rowFor(input, ++seq, at, prevHash);
-      prevHash = row.hash;
-      return row;
-    });
-    // Chunks keep each statement under the databases' bound-parameter limits.
-    for (let i = 0; i < rows.length; i += 500) {
-      await trx
-        .insertInto('audit_log')
-        .values(rows.slice(i, i + 500))
-        .execute();
+    // Chunks keep each statement under the databases' bound-parameter limits and keep memory flat
+    // for large imports: only one chunk of rows exists at a time.
+    for (let i = 0; i < inputs.length; i += 500) {
+      const rows = inputs.slice(i, i + 500).map((input) => {
+        const row = rowFor(input, ++seq, at, prevHash);
+        prevHash = row.hash;
+        return row;
+      });
+      await trx.insertInto('audit_log').values(rows).execute();
+      if (keep) for (const row of rows) keep(row);
     }
-    return rows.map(toEntry);
+    return { firstSeq, lastSeq: seq };
   }
 
   function rowFor(input: AuditInput, seq: number, at: string, prevHash: string): AuditLogTable {
@@ -158,10 +165,13 @@ export function createAuditLog(store: Store, clock: () => Date = () => new Date(
 
   return {
     async append(input, trx) {
-      const [entry] = trx
-        ? await appendIn(trx, [input])
-        : await store.db.transaction().execute((t) => appendIn(t, [input]));
-      return entry!;
+      let written: AuditLogTable | undefined;
+      const keep = (row: AuditLogTable) => {
+        written = row;
+      };
+      if (trx) await appendIn(trx, [input], keep);
+      else await store.db.transaction().execute((t) => appendIn(t, [input], keep));
+      return toEntry(written!);
     },
 
     async appendMany(inputs, trx) {
