@@ -100,6 +100,7 @@ export function testPolicy(overrides: TestPolicyOverrides = {}): CompiledPolicy 
       categories: new Map(),
       everyone: { block: new Set(), clauseIds: [] },
       groups: new Map(),
+      defaultGroups: [],
       personKinds: new Map(),
       alerts: { notify: [], clauseIds: [] },
       unregisteredDevices: { mode: 'block-categories', block: new Set(), clauseIds: [] },

@@ -156,6 +156,7 @@ export function compilePolicy(pack: PolicyPack): CompiledPolicy {
         clauseIds: [...pack.web.everyone.clauseIds],
       },
       groups: map(Object.entries(pack.web.groups).map(([id, r]) => [id, access(r)])),
+      defaultGroups: [...pack.web.defaultGroups],
       personKinds: map(Object.entries(pack.web.personKinds).map(([id, r]) => [id, access(r)])),
       alerts: { notify: [...pack.web.alerts.notify], clauseIds: [...pack.web.alerts.clauseIds] },
       unregisteredDevices: {

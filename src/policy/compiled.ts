@@ -128,6 +128,8 @@ export interface WebPolicy {
   /** Blocked for every person and device, whatever their group (WEB-1, MIS-2). */
   readonly everyone: { readonly block: ReadonlySet<string>; readonly clauseIds: ClauseRefs };
   readonly groups: ReadonlyMap<string, WebAccessRule>;
+  /** Groups every known person is in for web rules, whatever their directory groups. */
+  readonly defaultGroups: readonly string[];
   readonly personKinds: ReadonlyMap<string, WebAccessRule>;
   readonly alerts: { readonly notify: readonly string[]; readonly clauseIds: ClauseRefs };
   /** What a device missing from the device register gets (SYS-6). */

@@ -629,6 +629,7 @@ export function crossReferenceProblems(data: unknown): RefProblem[] {
   checkNames(['monitoring', 'contentAccess', 'approvers'], roles, 'role', 'roles');
 
   checkNames(['web', 'everyone', 'block'], categories, 'category', 'web.categories');
+  checkNames(['web', 'defaultGroups'], groups, 'group', 'groups');
   checkNames(['web', 'unregisteredDevices', 'block'], categories, 'category', 'web.categories');
   for (const [section, known, what, where] of [
     ['groups', groups, 'group', 'groups'],

@@ -122,6 +122,8 @@ export const WebSchema = z.strictObject({
   categories: z.record(category, WebCategorySchema),
   everyone: z.strictObject({ block: z.array(category).min(1), clauseIds }),
   groups: z.record(id('group'), webAccess).default({}),
+  /** Groups every person belongs to for web rules, whatever their directory groups (e.g. staff). */
+  defaultGroups: z.array(id('group')).default([]),
   personKinds: z.record(id('person kind'), webAccess).default({}),
   alerts: z.strictObject({ notify: z.array(id('role')).min(1), clauseIds }),
   unregisteredDevices: z.strictObject({

@@ -20,6 +20,17 @@ describe('web categories', () => {
     }
   });
 
+  it('SYS-5: blocks webmail for a person filed under no directory group (default groups)', () => {
+    const blocked = webCategoriesBlockedFor(policy, { kind: 'employee', groups: [] });
+    expect(blocked.get('webmail')).toContain('SYS-5');
+    const withoutDefaults = compileShipped((yaml) =>
+      replaceOnce(yaml, 'defaultGroups: [staff]', 'defaultGroups: []'),
+    );
+    expect(
+      webCategoriesBlockedFor(withoutDefaults, { kind: 'employee', groups: [] }).has('webmail'),
+    ).toBe(false);
+  });
+
   it('WEB-2: blocks chat and forums, citing WEB-2', () => {
     const blocked = webCategoriesBlockedFor(policy, staff);
     expect(blocked.get('forums')).toContain('WEB-2');
@@ -47,8 +58,12 @@ describe('web categories', () => {
   });
 
   it('SCP-1: rules can differ by person kind', () => {
-    const volunteer = webCategoriesBlockedFor(policy, { kind: 'volunteer', groups: [] });
-    const governor = webCategoriesBlockedFor(policy, { kind: 'governor', groups: [] });
+    // Without the default staff group, only the kind rule blocks webmail for volunteers.
+    const noDefaults = compileShipped((t) =>
+      replaceOnce(t, 'defaultGroups: [staff]', 'defaultGroups: []'),
+    );
+    const volunteer = webCategoriesBlockedFor(noDefaults, { kind: 'volunteer', groups: [] });
+    const governor = webCategoriesBlockedFor(noDefaults, { kind: 'governor', groups: [] });
     expect(volunteer.has('webmail')).toBe(true);
     expect(governor.has('webmail')).toBe(false);
   });

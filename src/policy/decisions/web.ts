@@ -25,7 +25,9 @@ export function webCategoriesBlockedFor(
   subject: WebSubject,
 ): Map<string, string[]> {
   const { web } = policy;
-  const groups = [...subject.groups];
+  // A known person is also in the pack's default groups (SYS-5 applies to all staff).
+  const groups =
+    subject.kind === null ? [...subject.groups] : unique([...web.defaultGroups, ...subject.groups]);
   const rules = [
     ...groups.map((g) => web.groups.get(g)),
     subject.kind === null ? undefined : web.personKinds.get(subject.kind),
