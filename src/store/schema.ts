@@ -118,7 +118,95 @@ export interface KvTable {
   updated_at: string;
 }
 
+export interface DevicesTable {
+  id: string;
+  person_id: string | null;
+  kind: string;
+  label: string;
+  mac: string | null;
+  hostname: string | null;
+  ip: string | null;
+  status: string; // approved | pending | revoked
+  approved_by: string | null;
+  approved_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface AccessWithdrawalsTable {
+  id: string;
+  person_id: string;
+  web: Bool;
+  mail: Bool;
+  reason: string;
+  withdrawn_by: string;
+  withdrawn_at: string;
+  lifted_by: string | null;
+  lifted_at: string | null;
+}
+
+export interface WebRestrictionsTable {
+  id: string;
+  person_id: string;
+  host: string;
+  reason: string;
+  created_by: string;
+  created_at: string;
+  removed_by: string | null;
+  removed_at: string | null;
+}
+
+export interface PersonalUseAuthorisationsTable {
+  id: string;
+  person_id: string;
+  starts_on: string;
+  ends_on: string | null;
+  daily_from: string | null;
+  daily_to: string | null;
+  categories: string; // JSON array
+  conditions: string;
+  approved_by: string;
+  approved_at: string;
+  withdrawn_by: string | null;
+  withdrawn_at: string | null;
+}
+
+export interface WebListsTable {
+  id: string;
+  list: string; // allow | deny
+  host: string;
+  reason: string;
+  added_by: string;
+  added_at: string;
+}
+
+export interface WebActivityTable {
+  id: string;
+  at: string;
+  source: string;
+  person_id: string | null;
+  device_id: string | null;
+  client_ip: string;
+  method: string | null;
+  host: string;
+  path: string | null;
+  categories: string;
+  decision: string;
+  reason: string;
+  clause_ids: string;
+  status: number | null;
+  bytes: number;
+  duration_ms: number;
+  search_terms: string | null;
+}
+
 export interface Database {
+  devices: DevicesTable;
+  access_withdrawals: AccessWithdrawalsTable;
+  web_restrictions: WebRestrictionsTable;
+  personal_use_authorisations: PersonalUseAuthorisationsTable;
+  web_lists: WebListsTable;
+  web_activity: WebActivityTable;
   audit_log: AuditLogTable;
   people: PeopleTable;
   groups: GroupsTable;
@@ -130,7 +218,85 @@ export interface Database {
   oidc_identities: OidcIdentitiesTable;
   security_flags: SecurityFlagsTable;
   kv: KvTable;
+  policy_versions: PolicyVersionsTable;
+  policy_acceptances: PolicyAcceptancesTable;
+  notification_outbox: NotificationOutboxTable;
+}
+
+/** One published version of the policy (GOV-2, GOV-3, GOV-4); a new version is a new row. */
+export interface PolicyVersionsTable {
+  id: string;
+  number: number;
+  description: string;
+  release_date: string | null; // YYYY-MM-DD
+  approval_body: string | null; // GOV-3; null for history recorded before Custos
+  approval_date: string | null; // YYYY-MM-DD
+  approval_signatory: string | null;
+  note: string | null;
+  status: string; // current | superseded
+  source: string; // pack-history | published
+  pack_name: string | null;
+  pack_text: string | null; // the pack YAML as published; null for earlier history
+  pack_sha256: string | null;
+  published_at: string;
+  published_by: string | null; // person id; null for the system
+  published_by_label: string;
+  superseded_at: string | null;
+}
+
+/** GOV-5: one person read and accepted one version. */
+export interface PolicyAcceptancesTable {
+  id: string;
+  version_id: string;
+  person_id: string;
+  accepted_at: string;
+  ip: string;
+  user_agent: string;
+}
+
+/** E-mail waiting to go, or gone: a row is marked sent only after the relay accepted it. */
+export interface NotificationOutboxTable {
+  id: string;
+  kind: string; // 'policy.acceptance-reminder' | 'policy.review-reminder' | ...
+  to_address: string;
+  to_person_id: string | null;
+  subject: string;
+  text: string;
+  html: string | null;
+  related_type: string | null;
+  related_id: string | null;
+  /** Queuing a second message with the same key does nothing (one reminder a day). */
+  dedupe_key: string | null;
+  created_at: string;
+  next_attempt_at: string;
+  attempts: number;
+  last_error: string | null;
+  sent_at: string | null;
+  message_id: string | null;
 }
 
 // Generated is re-exported for modules that add tables with database-made columns.
 export type { Generated };
+
+/** Policy packs uploaded in the console (0005-policy-packs); the latest applied one is in force. */
+export interface PolicyPacksTable {
+  id: string;
+  name: string; // the pack's `name`, or the file name when the pack does not say
+  file_name: string;
+  yaml: string;
+  sha256: string; // of the UTF-8 text as stored
+  size_bytes: number;
+  valid: Bool;
+  errors: string; // JSON array of PackError: file, line, column, key, message
+  summary: string | null; // JSON counts of a valid pack: clauses, roles, web categories, ...
+  uploaded_at: string;
+  uploaded_by: string | null; // person id
+  uploaded_by_label: string;
+  applied_at: string | null; // the latest time it was made the pack in force
+  applied_by: string | null;
+  applied_by_label: string | null;
+}
+
+export interface Database {
+  policy_packs: PolicyPacksTable;
+}

@@ -6,6 +6,9 @@ import type { DialectName, Store } from '../database.ts';
 import * as foundation from './0001-foundation.ts';
 import * as directory from './0002-directory.ts';
 import * as auth from './0003-auth.ts';
+import * as policyDocument from './0004-policy-document.ts';
+import * as policyPacks from './0005-policy-packs.ts';
+import * as webfilter from './0006-webfilter.ts';
 
 export interface MigrationContext {
   dialect: DialectName;
@@ -17,6 +20,9 @@ const steps: Record<string, { up: Step }> = {
   '0001-foundation': foundation,
   '0002-directory': directory,
   '0003-auth': auth,
+  '0004-policy-document': policyDocument,
+  '0005-policy-packs': policyPacks,
+  '0006-webfilter': webfilter,
 };
 
 class StaticProvider implements MigrationProvider {
