@@ -38,7 +38,7 @@ import { normaliseHost } from '../src/webfilter/categories/normalise.ts';
 import { ReferenceMatcher } from '../src/webfilter/categories/reference.ts';
 
 const SHIPPED = join(import.meta.dirname, '../lists/ut1');
-/** The 18 categories of the peer baselines (../shared/design/BASELINES.md). */
+/** The 18 UT1 categories of the peer baselines (the design notes, BASELINES.md). */
 const BASELINE_CATEGORIES = [
   'audio-video',
   'chat',
@@ -67,6 +67,8 @@ const { values: args } = parseArgs({
     queries: { type: 'string', default: '1000000' },
     passes: { type: 'string', default: '3' },
     pin: { type: 'boolean', default: false },
+    keep: { type: 'boolean', default: false },
+    impl: { type: 'string', default: 'custos,js-map,reference' },
     child: { type: 'string' },
     dir: { type: 'string' },
     only: { type: 'string' },
@@ -83,6 +85,8 @@ interface ChildResult {
   heapMb: number;
   rssMb: number;
   peakRssMb: number;
+  /** RSS of the process with its code loaded, before the lists (Node, tsx, the modules). */
+  baseRssMb: number;
   lookupsPerSecond: number;
   /** Lookups per second of CPU time: what one core gives when the machine is shared. */
   lookupsPerCpuSecond: number;
@@ -188,6 +192,7 @@ async function child(impl: Impl): Promise<void> {
   const dir = args.dir!;
   const only = args.only ? args.only.split(',') : null;
   settle();
+  const baseRssMb = process.memoryUsage().rss / 1e6;
   const t0 = performance.now();
   const c0 = process.cpuUsage();
   let matcher: Matcher;
@@ -245,6 +250,7 @@ async function child(impl: Impl): Promise<void> {
     heapMb,
     rssMb,
     peakRssMb,
+    baseRssMb,
     lookupsPerSecond: (batches.length * BATCH) / (Number(total) / 1e9),
     lookupsPerCpuSecond: (batches.length * BATCH) / ((cpu.user + cpu.system) / 1e6),
     loadCpuMs: (loadCpu.user + loadCpu.system) / 1000,
@@ -424,18 +430,17 @@ function main(): void {
       console.log(
         `\n${fmt(names)} names (${only ? `${only.length} UT1 categories of the peer baselines` : 'every shipped UT1 list + generated names'})`,
       );
-      const results = (['custos', 'js-map', 'reference'] as const).map((impl) =>
-        runChild(impl, dir, only, queryFile),
-      );
-      const ref = results.find((r) => r.impl === 'reference')!;
+      const impls = args.impl!.split(',') as Impl[];
+      const results = impls.map((impl) => runChild(impl, dir, only, queryFile));
+      const ref = results.find((r) => r.impl === 'reference') ?? results[0]!;
       console.log(
-        '| matcher | names | load (wall / CPU) | heap + typed arrays | RSS after load | peak RSS | lookups/s (wall / per CPU second) | p50 / p99 per lookup | vs reference: lookups per CPU s, load CPU, peak RSS |',
+        '| matcher | names | load (wall / CPU) | heap + typed arrays | RSS after load | peak RSS (before load) | lookups/s (wall / per CPU second) | p50 / p99 per lookup | vs reference: lookups per CPU s, load CPU, peak RSS |',
       );
       console.log('|---|---|---|---|---|---|---|---|---|');
       for (const r of results) {
         const ratio = `${fmt(r.lookupsPerCpuSecond / ref.lookupsPerCpuSecond, 2)}x, ${fmt(r.loadCpuMs / ref.loadCpuMs, 2)}x, ${fmt(r.peakRssMb / ref.peakRssMb, 2)}x`;
         console.log(
-          `| ${r.impl} | ${fmt(r.names)} | ${fmt(r.loadMs)} / ${fmt(r.loadCpuMs)} ms | ${fmt(r.heapMb)} MB${r.tableMb ? ` (tables ${fmt(r.tableMb)} MB)` : ''} | ${fmt(r.rssMb)} MB | ${fmt(r.peakRssMb)} MB | ${fmt(r.lookupsPerSecond / 1e6, 2)} M / ${fmt(r.lookupsPerCpuSecond / 1e6, 2)} M | ${fmt(r.p50Ns)} / ${fmt(r.p99Ns)} ns | ${ratio} |`,
+          `| ${r.impl} | ${fmt(r.names)} | ${fmt(r.loadMs)} / ${fmt(r.loadCpuMs)} ms | ${fmt(r.heapMb)} MB${r.tableMb ? ` (tables ${fmt(r.tableMb)} MB)` : ''} | ${fmt(r.rssMb)} MB | ${fmt(r.peakRssMb)} MB (${fmt(r.baseRssMb)}) | ${fmt(r.lookupsPerSecond / 1e6, 2)} M / ${fmt(r.lookupsPerCpuSecond / 1e6, 2)} M | ${fmt(r.p50Ns)} / ${fmt(r.p99Ns)} ns | ${ratio} |`,
         );
         if (r.checksum !== ref.checksum) {
           console.log(
@@ -445,7 +450,8 @@ function main(): void {
       }
     }
   } finally {
-    rmSync(work, { recursive: true, force: true });
+    if (args.keep) console.log(`\nLists and queries kept in ${work}`);
+    else rmSync(work, { recursive: true, force: true });
   }
 }
 

@@ -11,7 +11,7 @@ const index = createOverlay(
     { name: 'social_networks', domains: ['facebook.com'] },
     { name: 'adult', domains: ['adult.example'] },
     { name: 'shopping', domains: ['shop.example'] },
-    { name: 'child', domains: ['harm.example'] },
+    { name: 'child_abuse', domains: ['harm.example'] },
   ]),
   { allow: ['allowed.facebook.com'], deny: ['denied.example'] },
 );

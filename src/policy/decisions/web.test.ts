@@ -42,7 +42,7 @@ describe('web categories', () => {
     expect(blocked.get('adult')).toEqual(['WEB-1', 'MIS-2(a)']);
     expect(blocked.get('gambling')).toEqual(['MIS-2(h)']);
     expect(blocked.get('warez')).toEqual(['MIS-2(f)', 'MIS-2(g)']);
-    expect(blocked.get('child')).toContain('MIS-2(j)');
+    expect(blocked.get('child_abuse')).toContain('MIS-2(j)');
     expect(blocked.has('webmail')).toBe(false);
   });
 
@@ -93,7 +93,7 @@ describe('web verdicts', () => {
   });
 
   it('MIS-2(j): an attempt on material harmful to a child alerts at once', () => {
-    const verdict = webVerdict(policy, staff, ['child']);
+    const verdict = webVerdict(policy, staff, ['child_abuse']);
     expect(verdict).toMatchObject({ action: 'block', alert: true });
     expect(webVerdict(policy, staff, ['adult'])).toMatchObject({ alert: true });
     expect(webVerdict(policy, staff, ['gambling'])).toMatchObject({ alert: false });

@@ -1,7 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { detectFormat, MAX_LINE_LENGTH, parseList, parseUsage } from './formats.ts';
+import {
+  detectFormat,
+  ListParser,
+  type ListSink,
+  MAX_LINE_LENGTH,
+  parseList,
+  parseUsage,
+} from './formats.ts';
 
 const fixtures = join(import.meta.dirname, '../../../test/fixtures/lists');
 const shipped = join(import.meta.dirname, '../../../lists/ut1');
@@ -234,5 +242,71 @@ describe('usage files', () => {
     const usage = parseUsage(read(join(shipped, 'phishing/usage')));
     expect(usage.lists).toEqual(['black']);
     expect(usage.notes).toContain('This list is no longer maintained.');
+  });
+});
+
+describe('ListParser: a list read in pieces', () => {
+  const collect = (pieces: readonly string[], format: 'domains' | 'urls' | 'hosts') => {
+    const entries: string[] = [];
+    const sink: ListSink = {
+      domain: (host) => entries.push(host),
+      url: (host, _kind, path) => entries.push(`${host}${path}`),
+      domainRange: (text, start, end) => entries.push(text.slice(start, end)),
+    };
+    const parser = new ListParser(sink, { format, maxSkipped: 10_000 });
+    for (const piece of pieces) parser.push(piece);
+    return { entries, summary: parser.end() };
+  };
+
+  it('gives the same entries, skips and line numbers wherever the pieces are cut', () => {
+    const line = fc.oneof(
+      fc.constantFrom('gmail.com', 'WWW.Hotmail.com.', '# comment', '', '  ', 'bad name', '\u0000'),
+      fc.constantFrom('home.pl/webmail', '0.0.0.0 yopmail.com', 'bücher.example', '1.2.3.4'),
+      fc.constant('x'.repeat(MAX_LINE_LENGTH + 5)),
+      fc.stringMatching(/^[a-z0-9.-]{0,20}$/),
+    );
+    fc.assert(
+      fc.property(
+        fc.array(line, { maxLength: 40 }),
+        fc.constantFrom('\n', '\r\n'),
+        fc.array(fc.nat(), { maxLength: 8 }),
+        fc.constantFrom('domains', 'urls', 'hosts') as fc.Arbitrary<'domains' | 'urls' | 'hosts'>,
+        (lines, eol, cuts, format) => {
+          const text = `\uFEFF${lines.join(eol)}`;
+          const points = [...new Set(cuts.map((c) => c % (text.length + 1)))].sort((a, b) => a - b);
+          const pieces: string[] = [];
+          let last = 0;
+          for (const p of points) {
+            pieces.push(text.slice(last, p));
+            last = p;
+          }
+          pieces.push(text.slice(last));
+          expect(collect(pieces, format)).toEqual(collect([text], format));
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it('detects the format from the whole sample, not from a small first piece', () => {
+    const text = readFileSync(join(fixtures, 'hosts.txt'), 'utf8');
+    const parser = new ListParser({ domain: () => {}, url: () => {} });
+    for (let i = 0; i < text.length; i += 3) parser.push(text.slice(i, i + 3));
+    const summary = parser.end();
+    expect(summary.format).toBe('hosts');
+    expect(summary.accepted).toBe(parseList(text).accepted);
+  });
+
+  it('reports an overlong line once, with its number, when it spans pieces', () => {
+    const long = 'y'.repeat(MAX_LINE_LENGTH * 3);
+    const { entries, summary } = collect(
+      ['gmail.com\n', long.slice(0, 5000), long.slice(5000), '\nhotmail.com\n'],
+      'domains',
+    );
+    expect(entries).toEqual(['gmail.com', 'hotmail.com']);
+    expect(summary.skipped.map((s) => [s.line, s.reason])).toEqual([
+      [2, `line longer than ${MAX_LINE_LENGTH} characters`],
+    ]);
+    expect(summary.lines).toBe(3);
   });
 });

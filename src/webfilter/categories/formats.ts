@@ -63,6 +63,8 @@ export interface CategoryUsage {
 }
 
 export const MAX_LINE_LENGTH = 4096;
+/** Characters looked at to detect a format. */
+const DETECT_SAMPLE = 64 * 1024;
 const TEXT_CUT = 200;
 
 const HOUSEKEEPING = new Set([
@@ -291,6 +293,7 @@ export class ListParser {
   private format: ListFormat | undefined;
   private readonly reader: LineReader;
   private carry = '';
+  private pending = '';
   private discarding = false;
   private first = true;
   private number = 0;
@@ -304,12 +307,21 @@ export class ListParser {
     this.reader = new LineReader(options.maxSkipped ?? 1000);
   }
 
-  push(chunk: string): void {
+  push(piece: string): void {
+    let chunk = piece;
     let pos = 0;
     if (this.first) {
+      if (chunk.length === 0) return;
+      if (this.format === undefined) {
+        // Detect the format from a good sample, not from whatever the first piece held.
+        this.pending += chunk;
+        if (this.pending.length < DETECT_SAMPLE) return;
+        chunk = this.pending;
+        this.pending = '';
+      }
       this.first = false;
       if (chunk.charCodeAt(0) === 0xfeff) pos = 1;
-      this.format ??= detectFormat(chunk.slice(pos), this.options.fileName);
+      this.format ??= detectFormat(chunk.slice(pos, pos + DETECT_SAMPLE), this.options.fileName);
       if (this.format === 'domains') this.fast = this.sink.domainRange?.bind(this.sink);
     }
     if (this.discarding) {
@@ -342,7 +354,12 @@ export class ListParser {
   }
 
   end(): ParseSummary {
-    if (this.first) this.push('');
+    if (this.first) {
+      const sample = this.pending;
+      this.pending = '';
+      this.format ??= detectFormat(sample.replace(/^\uFEFF/, ''), this.options.fileName);
+      if (sample.length > 0) this.push(sample);
+    }
     if (this.carry.length > 0) {
       const line = this.carry;
       this.carry = '';

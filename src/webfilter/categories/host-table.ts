@@ -266,7 +266,7 @@ export class HostTable {
   ) {}
 
   /** Bytes held by the table (slots and key buffer). */
-  get bytes(): number {
+  get byteLength(): number {
     return this.slots.byteLength + this.buf.byteLength;
   }
 

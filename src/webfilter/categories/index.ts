@@ -6,6 +6,7 @@ export {
   detectFormat,
   LIST_FORMATS,
   type ListFormat,
+  ListParser,
   type ListSink,
   MAX_LINE_LENGTH,
   type ParsedList,

@@ -100,6 +100,19 @@ describe('a squidGuard/UT1 folder', () => {
     ]);
   });
 
+  it('leaves out a folder whose name is not a usable category name, saying so', async () => {
+    const dir = join(work, 'odd-names');
+    await mkdir(join(dir, 'Web Mail'), { recursive: true });
+    await mkdir(join(dir, 'webmail'), { recursive: true });
+    await writeFile(join(dir, 'Web Mail', 'domains'), 'gmail.com\n');
+    await writeFile(join(dir, 'webmail', 'domains'), 'hotmail.com\n');
+    const { index, report } = await loadCategoryFolder(dir);
+    expect(index.categories()).toEqual(['webmail']);
+    expect(report.ignored).toContain(
+      'Web Mail: "Web Mail" is not a usable category name (lower case letters, digits, - and _), not loaded',
+    );
+  });
+
   it('tells progress category by category, then indexing', async () => {
     const seen: LoadProgress[] = [];
     await loadCategoryFolder(mini, { onProgress: (p) => seen.push(p) });

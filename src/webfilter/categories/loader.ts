@@ -146,6 +146,14 @@ class Collector {
     return this.options.only === undefined || this.options.only.includes(category);
   }
 
+  /** In a folder or an archive, a category whose name the policy could not use is left out. */
+  usable(category: string, where: string): boolean {
+    if (CATEGORY_NAME.test(category)) return true;
+    const note = `${where}: "${category}" is not a usable category name (lower case letters, digits, - and _), not loaded`;
+    if (!this.ignored.includes(note)) this.ignored.push(note);
+    return false;
+  }
+
   checkSize(what: string, size: number): void {
     if (size > this.limits.maxFileBytes)
       throw tooLarge(what, size, this.limits.maxFileBytes, 'maxFileBytes');
@@ -296,8 +304,9 @@ export async function loadCategoryFolder(
       collector.ignored.push(`${name}: a link (an upstream alias), not loaded twice`);
       continue;
     }
-    if (link.isDirectory() && (await isCategoryDir(path)) && collector.wants(name))
-      categories.push(name);
+    if (link.isDirectory() && (await isCategoryDir(path)) && collector.wants(name)) {
+      if (collector.usable(name, name)) categories.push(name);
+    }
   }
   // Check every size first: refuse before reading anything, and presize the table.
   const plan: { category: string; file: string; path: string }[] = [];
@@ -393,7 +402,10 @@ export async function loadCategoryTarball(
           entry.resume();
           return;
         }
-        if (!collector.wants(category)) {
+        if (
+          !collector.wants(category) ||
+          !collector.usable(category, parts.slice(0, -1).join('/'))
+        ) {
           entry.resume();
           return;
         }

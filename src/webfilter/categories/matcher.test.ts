@@ -55,6 +55,17 @@ describe('no false matches', () => {
     expect(index.lookup('example.org')).toBe(index.lookup('example.net'));
   });
 
+  it('long names are compared to their last character', () => {
+    const label = (c: string) => c.repeat(63);
+    const long = `${label('a')}.${label('b')}.${label('c')}.${'d'.repeat(57)}.com`;
+    expect(long.length).toBe(253);
+    const idx = buildIndex([{ name: 'games', domains: [long] }]);
+    expect(idx.lookup(long)).toEqual(['games']);
+    expect(idx.lookup(long.toUpperCase())).toEqual(['games']);
+    expect(idx.lookup(`${long.slice(0, 248)}e.com`)).toEqual([]);
+    expect(idx.lookup(`e${long.slice(1)}`)).toEqual([]);
+  });
+
   it('two names with the same 32-bit hash stay apart', () => {
     expect(hostHash('nlzug.example')).toBe(hostHash('npa25.example'));
     const collide = buildIndex([{ name: 'webmail', domains: ['nlzug.example'] }]);

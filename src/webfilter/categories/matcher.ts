@@ -212,7 +212,7 @@ class HashedCategoryIndex implements CategoryIndex {
       keys: this.domains.keys + this.urls.keys,
       urlRules: this.urls.entries,
       categorySets: this.sets.size - 1,
-      tableBytes: this.domains.bytes + this.urls.bytes,
+      tableBytes: this.domains.byteLength + this.urls.byteLength,
     };
   }
 

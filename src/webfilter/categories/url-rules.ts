@@ -70,8 +70,8 @@ export class UrlRules {
     readonly entries: number,
   ) {}
 
-  get bytes(): number {
-    return this.hosts.bytes;
+  get byteLength(): number {
+    return this.hosts.byteLength;
   }
 
   get keys(): number {
