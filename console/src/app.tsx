@@ -26,6 +26,9 @@ const PersonScreen = lazy(() =>
 const PolicyScreen = lazy(() =>
   import('./screens/policy.tsx').then((m) => ({ default: m.PolicyScreen })),
 );
+const SettingsScreen = lazy(() =>
+  import('./screens/settings.tsx').then((m) => ({ default: m.SettingsScreen })),
+);
 
 /** Lets signed-in people (and locked sessions, under the overlay) through. */
 function RequireSession({ children }: { children: ReactNode }) {
@@ -114,6 +117,14 @@ export function App() {
             element={
               <Allowed permission="audit.read" what="the audit trail">
                 <AuditScreen />
+              </Allowed>
+            }
+          />
+          <Route
+            path="/settings"
+            element={
+              <Allowed permission="policy.manage" what="the settings">
+                <SettingsScreen />
               </Allowed>
             }
           />

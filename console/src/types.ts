@@ -13,6 +13,7 @@ export interface Session {
   person?: { id: string; email: string; name: string };
   roles?: string[];
   permissions?: string[];
+  abilities?: SessionAbilities;
   csrfToken?: string;
   method?: string;
   idleLockMinutes: number;
@@ -46,6 +47,7 @@ export interface PeoplePage {
   limit: number;
   offset: number;
   people: Person[];
+  abilities?: PeopleAbilities;
 }
 
 export interface Group {
@@ -103,4 +105,34 @@ export interface VerifyResult {
   brokenAt?: number;
   problem?: string;
   lastHash?: string;
+}
+
+// What the signed-in person may do, as the API answers it with each record (src/auth/abilities.ts).
+
+export interface PersonAbilities {
+  edit: boolean;
+  changeRoles: boolean;
+  export: boolean;
+  viewAudit: boolean;
+}
+
+export interface PeopleAbilities {
+  read: boolean;
+  create: boolean;
+  import: boolean;
+  export: boolean;
+}
+
+export interface PolicyAbilities {
+  read: boolean;
+  publish: boolean;
+  manageAcceptance: boolean;
+  applyPack: boolean;
+}
+
+export interface SessionAbilities {
+  people: PeopleAbilities;
+  policy: PolicyAbilities;
+  audit: { read: boolean; verify: boolean };
+  settings: boolean;
 }

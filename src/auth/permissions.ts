@@ -5,6 +5,7 @@
 export const PERMISSIONS = {
   'policy.read': 'Read the policy in force, its clauses and its version history',
   'policy.manage': 'Validate and apply policy packs, publish new versions',
+  'policy.acceptance.read': 'See who has and has not accepted the policy in force (GOV-5)',
   'people.read': 'See the directory: people, groups, roles',
   'people.manage': 'Add, change, import and export people and groups',
   'accounts.manage': 'Create accounts, reset passwords and second factors, unlock accounts',
@@ -13,6 +14,9 @@ export const PERMISSIONS = {
   'security.flags.read': 'See security flags such as concurrent sign-ins (PWD-4)',
   'security.flags.review': 'Mark security flags as reviewed',
   'config.read': 'See the effective configuration, secrets redacted',
+  'webfilter.test': 'Test a web address: what the web filter does for a person or device, and why',
+  'webfilter.reports':
+    'See web activity in aggregate (by category, group and hour; not one person)',
 } as const;
 
 export type Permission = keyof typeof PERMISSIONS;

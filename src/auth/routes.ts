@@ -10,6 +10,7 @@ import type { Actor } from '../audit/service.ts';
 import { createDirectoryService } from '../directory/service.ts';
 import { totpRequiredFor } from '../policy/compiled.ts';
 import { AppError } from '../shared/errors.ts';
+import { sessionAbilities } from './abilities.ts';
 import { createAccountsService, TOTP_ISSUER } from './accounts.service.ts';
 import {
   clearOidcFlowCookie,
@@ -170,6 +171,7 @@ export const authRoutes =
             person: { id: p.personId, email: p.email, name: p.name },
             roles: [...p.roles],
             permissions: [...p.permissions].sort(),
+            abilities: sessionAbilities(p),
             csrfToken: p.csrfToken,
             method: resolved.session.method,
           };

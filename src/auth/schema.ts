@@ -1,6 +1,7 @@
 // Request and response schemas of the sign-in routes; the same schemas feed OpenAPI.
 import { z } from 'zod';
 import { MAX_EMAIL_LENGTH, MAX_NAME_LENGTH } from '../directory/rules.ts';
+import { SessionAbilitiesSchema } from './abilities.ts';
 
 // Long enough for any passphrase, short enough that hashing it costs nothing extra.
 const password = z.string().min(1).max(1000);
@@ -23,6 +24,8 @@ export const SessionResponse = z.object({
   person: z.object({ id: z.string(), email: z.string(), name: z.string() }).optional(),
   roles: z.array(z.string()).optional(),
   permissions: z.array(z.string()).optional(),
+  /** What the person may do, for the console's navigation (src/auth/abilities.ts). */
+  abilities: SessionAbilitiesSchema.optional(),
   csrfToken: z.string().optional(),
   method: z.string().optional(),
   idleLockMinutes: z.number(),

@@ -6,7 +6,7 @@ import { type AuditLog, createAuditLog } from '../audit/service.ts';
 import { createSessionService, type SessionService } from '../auth/session.service.ts';
 import { type Config, loadConfig, sqlitePathOf } from '../config/config.ts';
 import { createPolicyHolder, type PolicyHolder } from '../policy/holder.ts';
-import { formatPackError, loadPolicyPack } from '../policy/loader.ts';
+import { markStartupPolicy, startupPolicy } from '../policy/packs.ts';
 import { openStore, type Store } from '../store/database.ts';
 import { migrate } from '../store/migrations/index.ts';
 
@@ -37,6 +37,8 @@ export interface RuntimeOptions {
   /** Logger to use; commands default to warnings only on stderr so their output stays clean. */
   log?: Logger;
   config?: Config;
+  /** Start from the configured folder even when a pack was applied in the console. */
+  ignoreAppliedPack?: boolean | undefined;
 }
 
 export async function openRuntime(options: RuntimeOptions = {}): Promise<Runtime> {
@@ -47,13 +49,6 @@ export async function openRuntime(options: RuntimeOptions = {}): Promise<Runtime
       ...(options.overrides ? { overrides: options.overrides } : {}),
     });
   const log = options.log ?? pino({ level: 'warn' }, pino.destination(2));
-  const loaded = await loadPolicyPack(config.policy.pack);
-  if (!loaded.ok) {
-    throw new StartupError(
-      `The policy pack at ${config.policy.pack} is not valid:\n${loaded.errors.map(formatPackError).join('\n')}\nRun "custos policy check ${config.policy.pack}" after fixing it.`,
-      EXIT.config,
-    );
-  }
   let store: Store;
   try {
     store = await openStore({ url: config.database.url, sqlitePath: sqlitePathOf(config) });
@@ -65,9 +60,26 @@ export async function openRuntime(options: RuntimeOptions = {}): Promise<Runtime
     );
   }
   await migrate(store);
+  // Precedence: the pack applied most recently in the console (database), else the folder.
+  const started = await startupPolicy(store, config.policy.pack, {
+    ignoreApplied: options.ignoreAppliedPack ?? false,
+  });
+  if (!started.ok) {
+    await store.destroy();
+    throw new StartupError(started.message, EXIT.config);
+  }
+  log.info(
+    started.source === 'database'
+      ? { policy: started.policy.name, source: 'database', id: started.pack.id }
+      : { policy: started.policy.name, source: 'folder', folder: started.folder },
+    started.source === 'database'
+      ? 'policy pack in force: the one applied in the console (it takes precedence over policy.pack)'
+      : 'policy pack in force: the configured folder (no pack has been applied in the console)',
+  );
   const clock = () => new Date();
   const audit = createAuditLog(store, clock);
-  const policy = createPolicyHolder(loaded.policy);
+  const policy = createPolicyHolder(started.policy);
+  await markStartupPolicy(store, policy, started);
   const sessions = createSessionService({ store, config, policy, audit, clock });
   return {
     config,

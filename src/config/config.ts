@@ -95,7 +95,17 @@ export const ConfigSchema = z.object({
       pack: z
         .string()
         .default('./policy-packs/palfrey-infant')
-        .describe('Folder of the policy pack in force (policy.yaml inside).'),
+        .describe(
+          'Folder of the policy pack in force (policy.yaml inside), used until a pack is applied in the console (Settings); the pack applied most recently takes precedence.',
+        ),
+      watchIntervalMs: z.coerce
+        .number()
+        .int()
+        .min(200)
+        .default(3000)
+        .describe(
+          'How often each process checks whether another one applied a new policy pack, and reloads it.',
+        ),
     })
     .prefault({})
     .describe('The policy pack.'),
@@ -152,6 +162,304 @@ export const ConfigSchema = z.object({
     })
     .prefault({})
     .describe('Accounts, sessions and sign-in.'),
+  notifications: z
+    .object({
+      enabled: flag
+        .default(false)
+        .describe(
+          'Send e-mail notifications (policy acceptance and review reminders). When off, messages wait in the outbox and go once this is turned on.',
+        ),
+      from: z
+        .string()
+        .default('Custos <custos@localhost>')
+        .describe(
+          'The sender of notification e-mails, e.g. "Custos <custos@palfreyinfant.co.uk>".',
+        ),
+      smtp: z
+        .object({
+          host: z
+            .string()
+            .default('localhost')
+            .describe('The mail relay notifications go through.'),
+          port: port
+            .default(25)
+            .describe('Port of the mail relay (25, 587 with STARTTLS, 465 with TLS).'),
+          secure: flag
+            .default(false)
+            .describe(
+              'Connect with TLS from the start (port 465). When off, STARTTLS is used if the relay offers it.',
+            ),
+          user: z.string().optional().describe('User name for the relay, when it asks for one.'),
+          password: z.string().optional().describe('Password for the relay, when it asks for one.'),
+        })
+        .prefault({})
+        .describe('The SMTP relay.'),
+      checkIntervalMinutes: z.coerce
+        .number()
+        .positive()
+        .default(60)
+        .describe(
+          'How often `custos serve` looks for reminders that are due and sends what waits in the outbox.',
+        ),
+      acceptanceReminderDays: z.coerce
+        .number()
+        .int()
+        .min(1)
+        .default(7)
+        .describe(
+          'GOV-5: remind a person who has not accepted the current policy this many days after they were asked, and again every as many days.',
+        ),
+      reviewReminderDays: z.coerce
+        .number()
+        .int()
+        .min(1)
+        .default(30)
+        .describe(
+          'GOV-1: remind the policy owner this many days before the review falls due (and weekly once it is overdue).',
+        ),
+      retryMaxMinutes: z.coerce
+        .number()
+        .positive()
+        .default(360)
+        .describe(
+          'Longest wait between attempts to deliver a message the relay refused or could not take; waits double from one minute up to this. Messages are never dropped.',
+        ),
+    })
+    .prefault({})
+    .describe('E-mail notifications.'),
+  webfilter: z
+    .object({
+      lists: z
+        .string()
+        .default('./lists/ut1')
+        .describe(
+          'The category lists the web filter uses: a squidGuard/UT1 folder (CATEGORY/domains, CATEGORY/urls) or the upstream .tar.gz of the same layout. Loaded once at start, with progress logged.',
+        ),
+    })
+    .prefault({})
+    .describe(
+      'The web filter: category lists shared by the proxy, the DNS filter and "test a URL".',
+    ),
+  proxy: z
+    .object({
+      host: z.string().default('0.0.0.0').describe('Address the filtering web proxy listens on.'),
+      port: port.default(3128).describe('Port of the filtering web proxy.'),
+      publicHost: z
+        .string()
+        .optional()
+        .describe(
+          'The name or address browsers use to reach the proxy, written into proxy.pac and wpad.dat ("PROXY publicHost:port"). Defaults to the host name of server.publicUrl.',
+        ),
+      requireAuth: z
+        .enum(['never', 'unregistered-devices', 'always'])
+        .default('never')
+        .describe(
+          'When the proxy asks for a Custos e-mail address and password (Proxy-Authorization: Basic). "never": people are known by their registered device only, and devices not in the register get the unregistered-device policy (SYS-6). "unregistered-devices": a device not in the register must sign in, and then gets the person\'s policy. "always": everyone signs in.',
+        ),
+      authRealm: z
+        .string()
+        .default('Custos')
+        .describe('The realm the browser shows when it asks for the proxy password.'),
+      authCacheSeconds: z.coerce
+        .number()
+        .int()
+        .min(0)
+        .default(300)
+        .describe(
+          'How long a verified proxy password is remembered (by a hash of the credentials), so that the slow password check runs once, not on every request. A wrong password is remembered for a tenth of this, and counts once towards the account lockout.',
+        ),
+      maxConnections: z.coerce
+        .number()
+        .int()
+        .positive()
+        .default(10_000)
+        .describe(
+          'Client connections held open at once; beyond this a new connection is answered 503 and closed.',
+        ),
+      maxHeaderBytes: z.coerce
+        .number()
+        .int()
+        .min(1024)
+        .default(16 * 1024)
+        .describe('Largest request head (request line and headers) accepted; larger gets 431.'),
+      maxUrlLength: z.coerce
+        .number()
+        .int()
+        .min(256)
+        .default(8192)
+        .describe('Longest request URL accepted; longer gets 414.'),
+      headersTimeoutMs: z.coerce
+        .number()
+        .int()
+        .positive()
+        .default(15_000)
+        .describe('Time a client has to send the whole request head; then 408 and close.'),
+      requestTimeoutMs: z.coerce
+        .number()
+        .int()
+        .positive()
+        .default(300_000)
+        .describe('Time a client has to send a whole request, body included (uploads).'),
+      idleTimeoutMs: z.coerce
+        .number()
+        .int()
+        .positive()
+        .default(60_000)
+        .describe('A kept-alive client connection with no request for this long is closed.'),
+      upstreamConnectTimeoutMs: z.coerce
+        .number()
+        .int()
+        .positive()
+        .default(10_000)
+        .describe('Time to connect to a web site; then 504 (or 504 to CONNECT).'),
+      upstreamResponseTimeoutMs: z.coerce
+        .number()
+        .int()
+        .positive()
+        .default(60_000)
+        .describe(
+          'Time a web site may stay silent, before its answer or in the middle of it; then 504, or the answer is cut.',
+        ),
+      tunnelIdleTimeoutMs: z.coerce
+        .number()
+        .int()
+        .positive()
+        .default(300_000)
+        .describe('An HTTPS (CONNECT) tunnel with no traffic either way for this long is closed.'),
+      allowedTargets: z
+        .array(z.string())
+        .default([])
+        .describe(
+          'Addresses or CIDR ranges the proxy may reach although they are private, loopback or link-local (for example ["10.0.5.20", "192.168.10.0/24"] for an intranet server). Everything else in those ranges is refused, checked on the resolved address. The proxy\'s own ports on this machine are always refused.',
+        ),
+    })
+    .prefault({})
+    .describe('The filtering web proxy (HTTP, and HTTPS by CONNECT without interception).'),
+  dns: z
+    .object({
+      host: z
+        .string()
+        .default('0.0.0.0')
+        .describe('Address the DNS filter listens on (UDP and TCP); "::" for IPv6 as well.'),
+      port: port
+        .default(5353)
+        .describe(
+          'Port of the DNS filter. Clients expect 53: give Custos the right to bind it (CAP_NET_BIND_SERVICE, see docs/dns-filter.md) and set 53 here.',
+        ),
+      upstreams: z
+        .array(z.string())
+        .default([])
+        .describe(
+          'The resolvers allowed queries are forwarded to, as "ip" or "ip:port" ("[ipv6]:port"), tried in turn when one does not answer. Empty: the nameservers of /etc/resolv.conf, leaving out loopback addresses when the filter itself listens on port 53.',
+        ),
+      attemptTimeoutMs: z.coerce
+        .number()
+        .int()
+        .positive()
+        .default(800)
+        .describe('How long one upstream has to answer before the query goes to the next one.'),
+      attempts: z.coerce
+        .number()
+        .int()
+        .min(1)
+        .default(3)
+        .describe('Attempts per query, spread over the upstreams in turn.'),
+      queryTimeoutMs: z.coerce
+        .number()
+        .int()
+        .positive()
+        .default(2500)
+        .describe(
+          'The whole time a query may wait on the upstreams (TCP fallback included) before the client gets SERVFAIL with an Extended DNS Error.',
+        ),
+      cacheEntries: z.coerce
+        .number()
+        .int()
+        .min(0)
+        .default(100_000)
+        .describe(
+          'Answers kept in the cache (the least recently used goes first); 0 turns the cache off.',
+        ),
+      cacheMinTtlSeconds: z.coerce
+        .number()
+        .int()
+        .min(0)
+        .default(0)
+        .describe('Shortest time an answer is kept, whatever its TTL says.'),
+      cacheMaxTtlSeconds: z.coerce
+        .number()
+        .int()
+        .positive()
+        .default(86_400)
+        .describe('Longest time an answer is kept, whatever its TTL says.'),
+      negativeMaxTtlSeconds: z.coerce
+        .number()
+        .int()
+        .min(0)
+        .default(3600)
+        .describe(
+          'Longest time a "no such name" or "no such record" answer is kept (its own time is the SOA minimum, RFC 2308).',
+        ),
+      blockTtlSeconds: z.coerce
+        .number()
+        .int()
+        .min(0)
+        .default(10)
+        .describe(
+          'TTL of the answers to blocked names, kept short so that lifting a block takes effect quickly.',
+        ),
+      blockAddressV6: z
+        .string()
+        .optional()
+        .describe(
+          'IPv6 address of the block page, given to AAAA queries for blocked names when the pack answers with the block page. Unset: AAAA queries get an empty answer and the browser uses the IPv4 block page.',
+        ),
+      ednsBufferSize: z.coerce
+        .number()
+        .int()
+        .min(512)
+        .max(4096)
+        .default(1232)
+        .describe(
+          'Largest UDP answer sent and the size advertised in EDNS (1232 avoids IP fragmentation); a larger answer goes out truncated (TC) and the client asks again over TCP.',
+        ),
+      tcpMaxConnections: z.coerce
+        .number()
+        .int()
+        .positive()
+        .default(1000)
+        .describe('TCP connections held open at once; more are refused.'),
+      tcpIdleTimeoutMs: z.coerce
+        .number()
+        .int()
+        .positive()
+        .default(10_000)
+        .describe('A TCP connection with nothing to read or answer for this long is closed.'),
+      tcpMaxQueriesInFlight: z.coerce
+        .number()
+        .int()
+        .positive()
+        .default(100)
+        .describe(
+          'Queries one TCP connection may have waiting for an answer at once (RFC 7766 pipelining); reading pauses beyond this.',
+        ),
+      alertRepeatMinutes: z.coerce
+        .number()
+        .min(0)
+        .default(10)
+        .describe(
+          'A lookup in an alerting category (MIS-2(j), pornography) from the same client for the same name alerts again only after this many minutes.',
+        ),
+      activityMergeSeconds: z.coerce
+        .number()
+        .min(0)
+        .default(5)
+        .describe(
+          'Lookups of the same name by the same client with the same decision within this many seconds make one activity record (a browser asks A, AAAA and HTTPS for every visit, and repeats them). 0 records every query.',
+        ),
+    })
+    .prefault({})
+    .describe('The DNS filter (UDP and TCP).'),
   log: z
     .object({
       level: z

@@ -4,6 +4,12 @@ import { PassThrough } from 'node:stream';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AppContext } from '../api/context.ts';
+import {
+  PeopleAbilitiesSchema,
+  PersonAbilitiesSchema,
+  peopleAbilities,
+  personAbilities,
+} from '../auth/abilities.ts';
 import { actorOf } from '../auth/principal.ts';
 import { AppError } from '../shared/errors.ts';
 import { DEFAULT_MAX_BYTES, type ImportResult } from './csv-import.ts';
@@ -118,7 +124,7 @@ export const directoryRoutes =
             group: z.string().max(100).optional(),
             role: z.string().max(100).optional(),
             status: status.optional(),
-            limit: z.coerce.number().int().min(1).max(500).default(50),
+            limit: z.coerce.number().int().min(1).max(5000).default(50),
             offset: z.coerce.number().int().min(0).max(10_000_000).default(0),
             sort: z
               .string()
@@ -131,11 +137,15 @@ export const directoryRoutes =
               limit: z.number(),
               offset: z.number(),
               people: z.array(personSchema),
+              abilities: PeopleAbilitiesSchema,
             }),
           },
         },
       },
-      async (request) => directory.search(request.query),
+      async (request) => ({
+        ...(await directory.search(request.query)),
+        abilities: peopleAbilities(request.principal),
+      }),
     );
 
     app.get(
@@ -176,9 +186,9 @@ export const directoryRoutes =
         config: { permission: 'people.read' },
         schema: {
           tags: ['directory'],
-          summary: 'One person',
+          summary: 'One person, with what the signed-in person may do with the record',
           params: idParams,
-          response: { 200: personSchema },
+          response: { 200: personSchema.extend({ abilities: PersonAbilitiesSchema }) },
         },
       },
       async (request) => {
@@ -188,7 +198,7 @@ export const directoryRoutes =
             'not_found',
             `There is no person with id ${request.params.id}. Search to find them.`,
           );
-        return person;
+        return { ...person, abilities: personAbilities(request.principal, person) };
       },
     );
 

@@ -341,7 +341,7 @@ export function createDirectoryService(deps: DirectoryDeps): DirectoryService {
     countPeople: () => repo.countPeople(store.db),
 
     async search(query = {}) {
-      const limit = Math.min(Math.max(Math.trunc(query.limit ?? 50), 1), 500);
+      const limit = Math.min(Math.max(Math.trunc(query.limit ?? 50), 1), 5000);
       const offset = Math.max(Math.trunc(query.offset ?? 0), 0);
       const sortText = query.sort ?? 'name';
       const descending = sortText.startsWith('-');

@@ -173,14 +173,16 @@ describe('broken packs: every problem names file, line and key', () => {
 
   it('PWD-2 roles: names an unknown permission and the role that grants it', () => {
     const { text, line } = mutate(
-      '    permissions: [policy.read, people.read, security.flags.read]\n',
-      '    permissions: [policy.read, people.reed, security.flags.read]\n',
+      '    permissions: [policy.read, policy.acceptance.read, people.read, security.flags.read]\n',
+      '    permissions: [policy.read, policy.acceptance.read, people.reed, security.flags.read]\n',
     );
     const [error, ...rest] = errorsOf(text);
     expect(rest).toEqual([]);
-    expect(error).toMatchObject({ line, key: 'roles.slt.permissions[1]' });
+    expect(error).toMatchObject({ line, key: 'roles.slt.permissions[2]' });
     expect(error!.message).toContain("unknown permission 'people.reed'");
-    expect(error!.column).toBe('    permissions: [policy.read, '.length + 1);
+    expect(error!.column).toBe(
+      '    permissions: [policy.read, policy.acceptance.read, '.length + 1,
+    );
   });
 
   it('names an unknown key and suggests the one meant', () => {
@@ -271,7 +273,7 @@ describe('broken packs: every problem names file, line and key', () => {
     let text = SHIPPED;
     text = text.replace('  reviewIntervalMonths: 12 ', '  reviewIntervalMonths: x ');
     text = text.replace(
-      '    permissions: [policy.read, people.read, security.flags.read]',
+      '    permissions: [policy.read, policy.acceptance.read, people.read, security.flags.read]',
       '    permissions: [nope]',
     );
     text = text.replace('    clauseIds: [SYS-7, SYS-8]', '    clauseIds: [SYS-77]');

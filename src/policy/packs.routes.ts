@@ -48,6 +48,7 @@ export const storedPackSchema = z.object({
 });
 
 const idParams = z.object({ id: z.string().max(100) });
+const jsonBody = z.object({ yaml: z.string(), fileName: z.string().max(200).optional() });
 
 export const packRoutes =
   (ctx: AppContext): FastifyPluginAsyncZod =>
@@ -107,12 +108,9 @@ export const packRoutes =
           tags: ['policy'],
           summary:
             'Upload a policy.yaml (text/plain, application/yaml, JSON { yaml, fileName } or multipart field "file"); it is checked and kept with its problems, and applies nothing',
-          body: z
-            .union([
-              z.instanceof(Buffer),
-              z.object({ yaml: z.string(), fileName: z.string().max(200).optional() }),
-            ])
-            .optional(),
+          querystring: z.object({
+            fileName: z.string().max(200).optional().describe('the name errors are reported under'),
+          }),
           response: { 201: storedPackSchema },
         },
       },
@@ -137,9 +135,11 @@ export const packRoutes =
           fileName = file.filename;
         } else if (Buffer.isBuffer(request.body)) {
           bytes = request.body;
-        } else if (request.body && typeof request.body === 'object') {
-          bytes = Buffer.from(request.body.yaml, 'utf8');
-          fileName = request.body.fileName;
+          fileName = request.query.fileName;
+        } else if (jsonBody.safeParse(request.body).success) {
+          const body = jsonBody.parse(request.body);
+          bytes = Buffer.from(body.yaml, 'utf8');
+          fileName = body.fileName;
         } else {
           throw new AppError(
             'bad_request',

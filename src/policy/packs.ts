@@ -17,6 +17,8 @@ import { type CompiledPolicy, permissionsOf } from './compiled.ts';
 import type { PolicyHolder } from './holder.ts';
 import {
   firstInvalidUtf8,
+  formatPackError,
+  loadPolicyPack,
   loadPolicyPackFromBytes,
   loadPolicyPackFromText,
   MAX_PACK_BYTES,
@@ -404,4 +406,54 @@ export function watchAppliedPack(
     stopped = true;
     clearInterval(timer);
   };
+}
+
+export type StartupPolicy =
+  | { ok: true; source: 'database'; policy: CompiledPolicy; pack: AppliedPack }
+  | { ok: true; source: 'folder'; policy: CompiledPolicy; folder: string }
+  | { ok: false; source: 'database' | 'folder'; message: string };
+
+/**
+ * The policy a process starts with: the pack applied most recently in the console when there is
+ * one, otherwise the configured folder (`policy.pack`). `ignoreApplied` starts from the folder
+ * even when a pack was applied (the way out when an applied pack no longer loads).
+ */
+export async function startupPolicy(
+  store: Store,
+  folder: string,
+  options: { ignoreApplied?: boolean } = {},
+): Promise<StartupPolicy> {
+  const applied = options.ignoreApplied ? null : await findAppliedPack(store);
+  if (applied) {
+    const loaded = loadPolicyPackFromText(applied.yaml);
+    if (!loaded.ok) {
+      return {
+        ok: false,
+        source: 'database',
+        message: `The policy pack applied in the console (${applied.name}, applied ${applied.appliedAt} by ${applied.appliedByLabel}) no longer passes the check:\n${loaded.errors.map(formatPackError).join('\n')}\nStart with "custos serve --policy-from-folder" to use ${folder}, then upload and apply a corrected pack in Settings.`,
+      };
+    }
+    return { ok: true, source: 'database', policy: loaded.policy, pack: applied };
+  }
+  const loaded = await loadPolicyPack(folder);
+  if (!loaded.ok) {
+    return {
+      ok: false,
+      source: 'folder',
+      message: `The policy pack at ${folder} is not valid:\n${loaded.errors.map(formatPackError).join('\n')}\nRun "custos policy check ${folder}" after fixing it.`,
+    };
+  }
+  return { ok: true, source: 'folder', policy: loaded.policy, folder };
+}
+
+/** Records in `holder` which applied pack (if any) it was started from, for watchAppliedPack. */
+export async function markStartupPolicy(
+  store: Store,
+  holder: PolicyHolder,
+  started: StartupPolicy,
+): Promise<void> {
+  if (!started.ok) return;
+  // From the folder: any pack applied before start-up was passed over on purpose (or there was
+  // none); only an application after this moment should replace the folder pack.
+  markHolder(holder, started.source === 'database' ? started.pack.marker : await readMarker(store));
 }

@@ -3,6 +3,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AppContext } from '../api/context.ts';
+import { PolicyAbilitiesSchema, policyAbilities } from '../auth/abilities.ts';
 import { AppError } from '../shared/errors.ts';
 import { checkPackText, MAX_PACK_BYTES } from './loader.ts';
 import { CLAUSE_ID } from './schema.ts';
@@ -82,11 +83,12 @@ export const policyRoutes =
                 ),
               }),
               clauses: z.array(clause),
+              abilities: PolicyAbilitiesSchema,
             }),
           },
         },
       },
-      async () => {
+      async (request) => {
         const policy = ctx.policy.current();
         const { document } = policy;
         return {
@@ -101,6 +103,7 @@ export const policyRoutes =
             versions: document.versions.map((v) => ({ ...v })),
           },
           clauses: [...policy.clauses.values()].map((c) => ({ ...c })),
+          abilities: policyAbilities(request.principal),
         };
       },
     );

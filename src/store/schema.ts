@@ -300,3 +300,24 @@ export interface PolicyPacksTable {
 export interface Database {
   policy_packs: PolicyPacksTable;
 }
+
+export interface SiteReviewRequestsTable {
+  id: string;
+  host: string;
+  url: string;
+  person_id: string | null;
+  device_id: string | null;
+  client_ip: string;
+  categories: string; // JSON array
+  clause_ids: string; // JSON array
+  reason: string;
+  status: string; // open | allowed | refused
+  created_at: string;
+  decided_by: string | null;
+  decided_at: string | null;
+  decision_note: string | null;
+}
+
+export interface Database {
+  site_review_requests: SiteReviewRequestsTable;
+}

@@ -55,7 +55,18 @@ export function serve(env: Record<string, string>, args: string[] = []): Promise
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', ...args], {
       cwd: ROOT,
-      env: { ...process.env, CUSTOS_SERVER__HOST: '127.0.0.1', CUSTOS_SERVER__PORT: '0', ...env },
+      env: {
+        ...process.env,
+        CUSTOS_SERVER__HOST: '127.0.0.1',
+        CUSTOS_SERVER__PORT: '0',
+        CUSTOS_PROXY__HOST: '127.0.0.1',
+        CUSTOS_PROXY__PORT: '0',
+        CUSTOS_DNS__HOST: '127.0.0.1',
+        CUSTOS_DNS__PORT: '0',
+        CUSTOS_DNS__UPSTREAMS: '["127.0.0.1:9"]',
+        CUSTOS_WEBFILTER__LISTS: path.join(ROOT, 'test/fixtures/lists/ut1-mini'),
+        ...env,
+      },
     });
     let out = '';
     const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));

@@ -50,6 +50,12 @@ export const NAV_ITEMS: readonly NavItem[] = [
     description: 'Every action, hash-chained',
     permission: 'audit.read',
   },
+  {
+    to: '/settings',
+    label: 'Settings',
+    description: 'The policy pack in force',
+    permission: 'policy.manage',
+  },
 ];
 
 function isActive(item: NavItem, pathname: string): boolean {

@@ -1,73 +1,77 @@
-// Home: "Needs my attention". Lists what waits for the signed-in person; later work adds
-// approvals waiting (SYS-2, SYS-3, ...), policy reviews falling due (GOV-1), policy acceptance
-// (GOV-5) and security flags (PWD-4). Each item says what to do and links to where to do it.
-import { Anchor, Button, Card, Group, Stack, Text, Title } from '@mantine/core';
-import { useQuery } from '@tanstack/react-query';
+// Home: "Needs my attention". Lists what waits for the signed-in person, as GET /api/attention
+// gathers it from what they may see: the policy to read and accept (GOV-5), its review falling
+// due (GOV-1), who has not accepted it, an empty directory (SCP-1). Each item says what to do and
+// links to where to do it.
+import { Anchor, Badge, Button, Card, Group, Stack, Text, Title } from '@mantine/core';
 import { Link } from 'react-router-dom';
-import { api } from '../api.ts';
-import { Empty, Loading, Page } from '../components/page.tsx';
+import { Empty, ErrorAlert, Loading, Page } from '../components/page.tsx';
+import { formatDate } from '../format.ts';
+import { type AttentionItem, useAttention } from '../policy-versions.ts';
 import { useSession } from '../session.tsx';
-import type { PeoplePage } from '../types.ts';
 
-interface AttentionItem {
-  id: string;
-  title: string;
-  text: string;
-  action: { label: string; to: string };
-  clause?: string;
-}
+const SEVERITY: Record<AttentionItem['severity'], { label: string; color: string }> = {
+  critical: { label: 'Overdue', color: 'red.9' },
+  warning: { label: 'To do', color: '#9c3a06' },
+  info: { label: 'For information', color: 'blue.9' },
+};
 
 export function HomeScreen() {
   const { session, can } = useSession();
-  const canImport = can('people.manage');
-  const people = useQuery({
-    queryKey: ['people', 'count'],
-    queryFn: () => api<PeoplePage>('/api/people', { query: { limit: 1 } }),
-    enabled: canImport,
-  });
-
-  const items: AttentionItem[] = [];
-  if (canImport && people.data && people.data.total <= 1) {
-    items.push({
-      id: 'directory-empty',
-      title: 'Add your staff to the directory',
-      text: 'The directory has no one but you. Import everyone the policy applies to (SCP-1) from a CSV file exported from your MIS or HR system; the filters and registers work from it.',
-      action: { label: 'Import people', to: '/people/import' },
-      clause: 'SCP-1',
-    });
-  }
-
+  const attention = useAttention();
+  const items = attention.data?.items ?? [];
   const firstName = session?.person?.name.split(' ')[0];
   return (
     <Page
       title="Needs my attention"
       description={firstName ? `Good to see you, ${firstName}.` : undefined}
     >
-      {canImport && people.isPending ? <Loading /> : null}
+      {attention.isPending ? <Loading /> : null}
+      <ErrorAlert error={attention.error} title="What needs your attention did not load" />
       {items.length ? (
         <Stack gap="md" component="ul" style={{ listStyle: 'none', padding: 0, margin: 0 }}>
           {items.map((item) => (
-            <Card key={item.id} withBorder component="li" padding="lg" data-testid="attention-item">
+            <Card
+              key={item.id}
+              withBorder
+              component="li"
+              padding="lg"
+              data-testid="attention-item"
+              data-kind={item.kind}
+            >
               <Group justify="space-between" align="flex-start" wrap="wrap" gap="md">
                 <Stack gap={4} maw={680}>
+                  <Group gap="xs">
+                    <Badge color={SEVERITY[item.severity].color} variant="filled" radius="sm">
+                      {SEVERITY[item.severity].label}
+                    </Badge>
+                    {item.due ? <Text size="sm">Due {formatDate(item.due)}</Text> : null}
+                  </Group>
                   <Title order={2} size="h4">
                     {item.title}
                   </Title>
-                  <Text size="sm">{item.text}</Text>
-                  {item.clause ? (
-                    <Anchor component={Link} to={`/policy#${item.clause}`} size="sm">
-                      Why: clause {item.clause} of the policy
-                    </Anchor>
+                  <Text size="sm">{item.detail}</Text>
+                  {item.clauseIds.length && can('policy.read') ? (
+                    <Text size="sm">
+                      Why:{' '}
+                      {item.clauseIds.map((id, i) => (
+                        <span key={id}>
+                          {i ? ', ' : ''}
+                          <Anchor component={Link} to={`/policy#${id}`}>
+                            clause {id} of the policy
+                          </Anchor>
+                        </span>
+                      ))}
+                    </Text>
                   ) : null}
                 </Stack>
-                <Button component={Link} to={item.action.to}>
-                  {item.action.label}
+                <Button component={Link} to={item.href}>
+                  {item.action}
                 </Button>
               </Group>
             </Card>
           ))}
         </Stack>
-      ) : canImport && people.isPending ? null : (
+      ) : attention.isPending || attention.error ? null : (
         <Empty
           title="Nothing needs your attention"
           actions={

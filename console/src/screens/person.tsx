@@ -8,7 +8,7 @@ import { Empty, ErrorAlert, Loading, Page } from '../components/page.tsx';
 import { formatDate, formatDateTime } from '../format.ts';
 import { kindOptions, labelOf, roleName, usePolicy } from '../policy-data.ts';
 import { useSession } from '../session.tsx';
-import type { Person } from '../types.ts';
+import type { Person, PersonAbilities } from '../types.ts';
 import { StatusBadge } from './people.tsx';
 
 function Field({ label, children }: { label: string; children: ReactNode }) {
@@ -30,7 +30,8 @@ export function PersonScreen() {
   const policy = usePolicy(can('policy.read'));
   const person = useQuery({
     queryKey: ['people', 'one', id],
-    queryFn: () => api<Person>(`/api/people/${encodeURIComponent(id)}`),
+    queryFn: () =>
+      api<Person & { abilities?: PersonAbilities }>(`/api/people/${encodeURIComponent(id)}`),
   });
   const crumbs = (
     <Breadcrumbs>
@@ -77,7 +78,7 @@ export function PersonScreen() {
           <Field label="Last changed">{formatDateTime(p.updatedAt)}</Field>
         </SimpleGrid>
       </Card>
-      {can('audit.read') ? (
+      {p.abilities?.viewAudit ? (
         <Text size="sm">
           <Anchor component={Link} to={`/audit?targetId=${encodeURIComponent(p.id)}`}>
             See the audit trail of this person's record

@@ -1,12 +1,39 @@
 // The policy in force (GOV-2): its document record (owner, approval, next review: GOV-1, GOV-3),
-// the version history (GOV-4) and every clause with an anchor equal to its id, so that a block
-// page or an audit entry can link to /policy#SYS-5.
-import { Anchor, Badge, Card, Group, SimpleGrid, Stack, Table, Text, Title } from '@mantine/core';
-import { Fragment, useEffect } from 'react';
-import { useLocation } from 'react-router-dom';
+// the version history with each version's approval record (GOV-4), the PDF, my read-and-accept
+// of the version in force (GOV-5), and every clause with an anchor equal to its id, so that a
+// block page or an audit entry can link to /policy#SYS-5. Those who may also publish a new
+// version (GOV-6) and see who has accepted it (the Acceptance tab).
+import {
+  Alert,
+  Anchor,
+  Badge,
+  Button,
+  Card,
+  Group,
+  SimpleGrid,
+  Stack,
+  Table,
+  Tabs,
+  Text,
+  Title,
+} from '@mantine/core';
+import { Fragment, lazy, Suspense, useEffect, useState } from 'react';
+import { useLocation, useSearchParams } from 'react-router-dom';
 import { Empty, ErrorAlert, Loading, Page } from '../components/page.tsx';
-import { formatDate } from '../format.ts';
+import { formatDate, formatDateTime } from '../format.ts';
 import { type Clause, roleName, usePolicy } from '../policy-data.ts';
+import {
+  type PublishedVersion,
+  useAccept,
+  useVersions,
+  type VersionsPage,
+} from '../policy-versions.ts';
+import { useSession } from '../session.tsx';
+import { PublishVersion } from './policy-publish.tsx';
+
+const AcceptanceTab = lazy(() =>
+  import('./policy-acceptance.tsx').then((m) => ({ default: m.AcceptanceTab })),
+);
 
 const SECTIONS: Record<string, string> = {
   GOV: 'The document itself',
@@ -38,19 +65,125 @@ function bySection(clauses: Clause[]): [string, Clause[]][] {
     .map(([s, list]) => [s, list.sort((x, y) => numberOf(x) - numberOf(y))]);
 }
 
+/** GOV-5: the signed-in person's read-and-accept of the version in force. */
+function MyAcceptance({ page }: { page: VersionsPage }) {
+  const accept = useAccept();
+  const { version, acceptedAt } = page.myAcceptance;
+  if (acceptedAt) {
+    return (
+      <Alert
+        color="green"
+        variant="light"
+        title={`You have accepted version ${version}`}
+        data-testid="my-acceptance"
+      >
+        You confirmed on {formatDateTime(acceptedAt)} that you have read and accept version{' '}
+        {version} of the policy (GOV-5).
+      </Alert>
+    );
+  }
+  return (
+    <Card withBorder padding="lg" data-testid="my-acceptance">
+      <Group justify="space-between" align="center" wrap="wrap" gap="md">
+        <Stack gap={4} maw={680}>
+          <Title order={2} size="h4">
+            Please read version {version} and accept it
+          </Title>
+          <Text size="sm">
+            All staff must read the policy carefully (GOV-5). Read the clauses below, or download
+            the PDF, then confirm. Your confirmation is recorded with the date and time.
+          </Text>
+          <ErrorAlert error={accept.error} title="Your acceptance was not recorded" />
+        </Stack>
+        <Button onClick={() => accept.mutate(version)} loading={accept.isPending}>
+          I have read and accept version {version}
+        </Button>
+      </Group>
+    </Card>
+  );
+}
+
+function VersionHistory({ versions }: { versions: PublishedVersion[] }) {
+  return (
+    <Table striped aria-label="Version history">
+      <Table.Thead>
+        <Table.Tr>
+          <Table.Th w={90}>Version</Table.Th>
+          <Table.Th>Description of the change</Table.Th>
+          <Table.Th w={105}>Released</Table.Th>
+          <Table.Th w={170}>Agreed by (GOV-3)</Table.Th>
+        </Table.Tr>
+      </Table.Thead>
+      <Table.Tbody>
+        {versions.map((v) => (
+          <Table.Tr key={v.number} data-testid="version-row">
+            <Table.Td>
+              <Stack gap={4} align="flex-start">
+                <Text size="sm" fw={v.status === 'current' ? 700 : undefined}>
+                  {v.number}
+                </Text>
+                {v.status === 'current' ? (
+                  <Badge size="sm" color="#1e6b32" variant="filled" radius="sm">
+                    In force
+                  </Badge>
+                ) : null}
+              </Stack>
+            </Table.Td>
+            <Table.Td>
+              <Text size="sm">{v.description}</Text>
+              {v.hasText ? (
+                <Text size="xs">
+                  <Anchor href={v.documentHtml} target="_blank">
+                    Version {v.number} as a web page
+                  </Anchor>
+                  {' · '}
+                  <Anchor href={v.documentPdf}>PDF</Anchor>
+                </Text>
+              ) : null}
+            </Table.Td>
+            <Table.Td>{v.releaseDate ? formatDate(v.releaseDate) : 'Not given'}</Table.Td>
+            <Table.Td>
+              {v.approval ? (
+                <Text size="sm">
+                  {v.approval.body}, {formatDate(v.approval.date)}
+                  <br />
+                  {v.approval.signatory ? `Signed by ${v.approval.signatory}` : 'Not yet signed'}
+                </Text>
+              ) : (
+                <Text size="sm">Not recorded</Text>
+              )}
+            </Table.Td>
+          </Table.Tr>
+        ))}
+      </Table.Tbody>
+    </Table>
+  );
+}
+
 export function PolicyScreen() {
   const policy = usePolicy();
+  const versions = useVersions();
+  const { can } = useSession();
   const { hash } = useLocation();
+  const [params, setParams] = useSearchParams();
+  const [publishing, setPublishing] = useState(false);
+  const [published, setPublished] = useState<PublishedVersion | null>(null);
+  const showAcceptance = can('policy.acceptance.read');
+  const tab = params.get('tab') === 'acceptance' && showAcceptance ? 'acceptance' : 'policy';
+  const chooseTab = (value: string | null) =>
+    setParams(value === 'acceptance' ? { tab: 'acceptance' } : {}, { replace: true });
 
-  // Scroll to the clause named in the address once the clauses are on the page.
+  // Scroll to the clause named in the address once the clauses, and the acceptance card above
+  // them, are on the page.
+  const laidOut = Boolean(policy.data) && !versions.isPending;
   useEffect(() => {
-    if (!policy.data || !hash) return;
+    if (!laidOut || !hash) return;
     const id = decodeURIComponent(hash.slice(1));
     const target = document.getElementById(id);
     if (!target) return;
     target.scrollIntoView({ block: 'start' });
     target.focus({ preventScroll: true });
-  }, [policy.data, hash]);
+  }, [laidOut, hash]);
 
   if (policy.isPending) return <Loading label="Loading the policy…" />;
   if (policy.error) {
@@ -61,14 +194,36 @@ export function PolicyScreen() {
     );
   }
   const { document: doc, clauses } = policy.data;
-  const versions = [...doc.versions].sort((a, b) => b.version - a.version);
-  const current = versions[0];
+  const history: PublishedVersion[] =
+    versions.data?.versions ??
+    [...doc.versions]
+      .sort((a, b) => b.version - a.version)
+      .map((v, i) => ({
+        number: v.version,
+        description: v.description,
+        releaseDate: v.date,
+        approval: i === 0 ? doc.approval : null,
+        note: null,
+        status: i === 0 ? 'current' : 'superseded',
+        source: 'pack-history',
+        packName: null,
+        packSha256: null,
+        hasText: false,
+        publishedAt: '',
+        publishedBy: '',
+        supersededAt: null,
+        documentHtml: '',
+        documentPdf: '',
+      }));
+  const current = history.find((v) => v.status === 'current') ?? history[0];
+  const approval = current?.approval ?? doc.approval;
+  const nextReview = versions.data?.review?.due ?? doc.nextReviewDue;
   const selected = hash ? decodeURIComponent(hash.slice(1)) : null;
   const sections = bySection(clauses);
 
-  return (
-    <Page title={doc.title} description={`${doc.school}: the policy in force, clause by clause.`}>
-      <SimpleGrid cols={{ base: 1, md: 2 }} spacing="lg">
+  const policyContent = (
+    <Stack gap="lg">
+      <SimpleGrid cols={{ base: 1, xl: 2 }} spacing="lg">
         <Card withBorder padding="lg">
           <Title order={2} size="h4" mb="sm">
             The document
@@ -77,8 +232,8 @@ export function PolicyScreen() {
             <Table.Tbody>
               <Table.Tr>
                 <Table.Th w={190}>Version in force</Table.Th>
-                <Table.Td>
-                  {current ? `${current.version}, ${formatDate(current.date)}` : '—'}
+                <Table.Td data-testid="version-in-force">
+                  {current ? `${current.number}, ${formatDate(current.releaseDate)}` : '—'}
                 </Table.Td>
               </Table.Tr>
               <Table.Tr>
@@ -93,17 +248,29 @@ export function PolicyScreen() {
               </Table.Tr>
               <Table.Tr>
                 <Table.Th>Next review due</Table.Th>
-                <Table.Td data-testid="next-review">{formatDate(doc.nextReviewDue)}</Table.Td>
+                <Table.Td data-testid="next-review">
+                  {formatDate(nextReview)}
+                  {versions.data?.review && versions.data.review.state !== 'ok' ? (
+                    <Badge
+                      ml={8}
+                      color={versions.data.review.state === 'overdue' ? 'red.9' : '#9c3a06'}
+                      variant="filled"
+                      radius="sm"
+                    >
+                      {versions.data.review.state === 'overdue' ? 'Overdue' : 'Due soon'}
+                    </Badge>
+                  ) : null}
+                </Table.Td>
               </Table.Tr>
               <Table.Tr>
                 <Table.Th>Agreed by (GOV-3)</Table.Th>
                 <Table.Td>
-                  {doc.approval.body}, {formatDate(doc.approval.date)}
+                  {approval.body}, {formatDate(approval.date)}
                 </Table.Td>
               </Table.Tr>
               <Table.Tr>
                 <Table.Th>Signed by</Table.Th>
-                <Table.Td>{doc.approval.signatory ?? 'Not yet signed'}</Table.Td>
+                <Table.Td>{approval.signatory ?? 'Not yet signed'}</Table.Td>
               </Table.Tr>
             </Table.Tbody>
           </Table>
@@ -112,24 +279,7 @@ export function PolicyScreen() {
           <Title order={2} size="h4" mb="sm">
             Version history (GOV-4)
           </Title>
-          <Table striped aria-label="Version history">
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th w={80}>Version</Table.Th>
-                <Table.Th>Description of the change</Table.Th>
-                <Table.Th w={120}>Released</Table.Th>
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {versions.map((v) => (
-                <Table.Tr key={v.version}>
-                  <Table.Td>{v.version}</Table.Td>
-                  <Table.Td>{v.description}</Table.Td>
-                  <Table.Td>{v.date ? formatDate(v.date) : 'Not given'}</Table.Td>
-                </Table.Tr>
-              ))}
-            </Table.Tbody>
-          </Table>
+          <VersionHistory versions={history} />
         </Card>
       </SimpleGrid>
 
@@ -212,6 +362,69 @@ export function PolicyScreen() {
             </Stack>
           ))}
         </Stack>
+      )}
+    </Stack>
+  );
+
+  return (
+    <Page
+      title={doc.title}
+      description={`${doc.school}: the policy in force, clause by clause.`}
+      actions={
+        <>
+          <Button component="a" href="/api/policy/current.pdf" variant="default">
+            Download PDF
+          </Button>
+          {can('policy.manage') && current ? (
+            <Button onClick={() => setPublishing(true)}>Publish a new version</Button>
+          ) : null}
+        </>
+      }
+    >
+      {current ? (
+        <PublishVersion
+          opened={publishing}
+          onClose={() => setPublishing(false)}
+          next={current.number + 1}
+          onPublished={(version) => {
+            setPublishing(false);
+            setPublished(version);
+          }}
+        />
+      ) : null}
+      {published ? (
+        <Alert
+          color="green"
+          variant="light"
+          role="status"
+          title={`Version ${published.number} is published`}
+          withCloseButton
+          closeButtonLabel="Dismiss"
+          onClose={() => setPublished(null)}
+        >
+          Version {published.number} is now in force and everyone in scope is asked to read and
+          accept it (GOV-6). The Acceptance tab shows who has.
+        </Alert>
+      ) : null}
+      <ErrorAlert error={versions.error} title="The version history did not load" />
+      {versions.data ? <MyAcceptance page={versions.data} /> : null}
+      {showAcceptance ? (
+        <Tabs value={tab} onChange={chooseTab} keepMounted={false}>
+          <Tabs.List>
+            <Tabs.Tab value="policy">The policy</Tabs.Tab>
+            <Tabs.Tab value="acceptance">Acceptance</Tabs.Tab>
+          </Tabs.List>
+          <Tabs.Panel value="acceptance" pt="lg">
+            <Suspense fallback={<Loading />}>
+              <AcceptanceTab />
+            </Suspense>
+          </Tabs.Panel>
+          <Tabs.Panel value="policy" pt="lg">
+            {policyContent}
+          </Tabs.Panel>
+        </Tabs>
+      ) : (
+        policyContent
       )}
     </Page>
   );

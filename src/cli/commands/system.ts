@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import pino from 'pino';
 import { startApi } from '../../api/server.ts';
 import { loadConfig, redactConfig, sqlitePathOf } from '../../config/config.ts';
+import { watchAppliedPack } from '../../policy/packs.ts';
 import { openStore } from '../../store/database.ts';
 import { migrate } from '../../store/migrations/index.ts';
 import { EXIT, openRuntime, type RuntimeOptions } from '../runtime.ts';
@@ -12,7 +13,14 @@ export const runtimeOptions = (program: Command): RuntimeOptions => {
   return { configFile: config };
 };
 
-const SERVICES = ['api'] as const;
+const SERVICES = ['api', 'proxy', 'dns'] as const;
+
+interface ServeOptions {
+  host?: string;
+  port?: string;
+  only?: string;
+  policyFromFolder?: boolean;
+}
 
 export function registerSystemCommands(program: Command): void {
   program
@@ -21,7 +29,8 @@ export function registerSystemCommands(program: Command): void {
     .option('--host <address>', 'address to listen on (server.host)')
     .option('--port <port>', 'port of the console and API (server.port)')
     .option('--only <services>', `comma-separated subset to run: ${SERVICES.join(', ')}`)
-    .action(async (opts: { host?: string; port?: string; only?: string }) => {
+    .option('--policy-from-folder', 'use the policy.pack folder even if a pack was applied')
+    .action(async (opts: ServeOptions) => {
       const only = opts.only ? opts.only.split(',').map((s) => s.trim()) : [...SERVICES];
       const unknown = only.filter((s) => !(SERVICES as readonly string[]).includes(s));
       if (unknown.length) {
@@ -34,7 +43,12 @@ export function registerSystemCommands(program: Command): void {
         overrides: { 'server.host': opts.host, 'server.port': opts.port },
       });
       const log = pino({ level: config.log.level, base: { service: 'custos' } });
-      const runtime = await openRuntime({ config, log });
+      const runtime = await openRuntime({ config, log, ignoreAppliedPack: opts.policyFromFolder });
+      // A pack applied by another process (another machine's console) is picked up here.
+      const stopWatch = watchAppliedPack(runtime.store, runtime.policy, {
+        intervalMs: config.policy.watchIntervalMs,
+        log,
+      });
       const listener = await startApi(runtime, config.server);
       log.info(
         {
@@ -44,6 +58,7 @@ export function registerSystemCommands(program: Command): void {
         },
         'Custos console and API listening',
       );
+      const gateways: { stop(): Promise<void> }[] = [];
       const { ensureFirstRunLink } = await import('../../auth/first-run.ts');
       const link = await ensureFirstRunLink(runtime);
       if (link) {
@@ -51,6 +66,7 @@ export function registerSystemCommands(program: Command): void {
           `\nNo account exists yet. Open this one-time link to create the School Business Manager's account:\n\n  ${link}\n\n(or run "custos init" in a terminal). The link works once and expires in 24 hours.\n\n`,
         );
       }
+      let jobs: Promise<{ stop(): Promise<void> } | null> | null = null;
       let stopping = false;
       const stop = async (signal: string) => {
         if (stopping) return;
@@ -61,7 +77,10 @@ export function registerSystemCommands(program: Command): void {
           process.exit(1);
         }, config.server.shutdownGraceMs);
         timer.unref();
+        stopWatch();
+        for (const gateway of gateways) await gateway.stop();
         await listener.stop();
+        await (await jobs)?.stop();
         await runtime.close();
         log.info('stopped');
         log.flush?.();
@@ -69,6 +88,26 @@ export function registerSystemCommands(program: Command): void {
       };
       process.once('SIGTERM', () => void stop('SIGTERM'));
       process.once('SIGINT', () => void stop('SIGINT'));
+      // The gateways start once SIGTERM is handled, so that a stop during start-up drains cleanly.
+      if (only.includes('proxy')) {
+        const { startProxyService } = await import('../../webfilter/proxy/service.ts');
+        gateways.push(await startProxyService(runtime, { ownPorts: [listener.address.port] }));
+      }
+      if (only.includes('dns')) {
+        const { startDnsService } = await import('../../webfilter/dns/service.ts');
+        gateways.push(await startDnsService(runtime));
+      }
+      // Once the signal handlers are in place: the policy versions are recorded (GOV-4), then
+      // reminders run on a timer, on the machine that serves the API (gateway-only machines leave
+      // them to it).
+      if (only.includes('api')) {
+        jobs = import('../../notify/background.ts')
+          .then(({ startBackgroundJobs }) => startBackgroundJobs(runtime))
+          .catch((error: unknown) => {
+            log.error({ err: error }, 'scheduled reminders did not start');
+            return null;
+          });
+      }
     });
 
   program

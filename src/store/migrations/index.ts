@@ -9,6 +9,7 @@ import * as auth from './0003-auth.ts';
 import * as policyDocument from './0004-policy-document.ts';
 import * as policyPacks from './0005-policy-packs.ts';
 import * as webfilter from './0006-webfilter.ts';
+import * as siteReviews from './0007-site-reviews.ts';
 
 export interface MigrationContext {
   dialect: DialectName;
@@ -23,6 +24,7 @@ const steps: Record<string, { up: Step }> = {
   '0004-policy-document': policyDocument,
   '0005-policy-packs': policyPacks,
   '0006-webfilter': webfilter,
+  '0007-site-reviews': siteReviews,
 };
 
 class StaticProvider implements MigrationProvider {
@@ -50,6 +52,9 @@ export async function migrate(store: Store): Promise<MigrateResult> {
     // Kysely looks for its tables across every schema unless told which; name ours so that a
     // second Custos schema in the same database is never mistaken for this one.
     ...(store.schema ? { migrationTableSchema: store.schema } : {}),
+    // Each migration creates its own tables, so one that lands after a higher-numbered one (work
+    // merged from parallel branches) still applies cleanly instead of refusing the database.
+    allowUnorderedMigrations: true,
   });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {

@@ -1,0 +1,458 @@
+// The filtering proxy under load, beside Squid and Squid + squidGuard in the same run.
+//
+//   apt-get install -y nginx squid squidguard wrk      (Debian 12 packages; run as root)
+//   npx tsx bench/proxy.ts [--duration 20] [--connections 50] [--warmup 3] [--no-pin]
+//
+// nginx serves a 1 KiB page on 127.0.0.1; wrk (-t1 -c50, a Lua script setting wrk.path to the
+// absolute URI, as a browser talks to a proxy) measures requests/s and p50/p99 for: nginx direct,
+// Custos (allowed URL, blocked URL), Squid alone (cache deny all, one worker) and Squid +
+// squidGuard (8 helpers) allowed and blocked, all with the same 18 UT1 categories
+// (bench/README.md, ../shared/design/BASELINES.md). Pinned mode (the default): the server under
+// test on CPU 0 (`taskset -c 0`), wrk and nginx on CPU 1. Custos runs as `custos serve` would:
+// activity recorded to SQLite, the engine over the lists, the shipped policy pack.
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const LISTS = path.join(ROOT, 'lists/ut1');
+const CATEGORIES = [
+  'audio-video',
+  'chat',
+  'social_networks',
+  'webmail',
+  'gambling',
+  'games',
+  'dating',
+  'drogue',
+  'warez',
+  'hacking',
+  'agressif',
+  'redirector',
+  'vpn',
+  'shortener',
+  'filehosting',
+  'radio',
+  'mixed_adult',
+  'remote-control',
+];
+const ALLOWED_HOST = 'www.allowed-site.test';
+const BLOCKED_HOST = 'www.facebook.com';
+
+const { values: args } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '20' },
+    connections: { type: 'string', default: '50' },
+    warmup: { type: 'string', default: '3' },
+    'no-pin': { type: 'boolean', default: false },
+    serve: { type: 'string' }, // internal: run the Custos proxy in this process on this port
+    nginx: { type: 'string' },
+  },
+});
+
+// --- the Custos side, run in a child process pinned to CPU 0 ------------------------------------
+async function serveCustos(port: number): Promise<void> {
+  const pino = (await import('pino')).default;
+  const { openStore } = await import('../src/store/database.ts');
+  const { migrate } = await import('../src/store/migrations/index.ts');
+  const { loadPolicyPack } = await import('../src/policy/loader.ts');
+  const { createPolicyHolder } = await import('../src/policy/holder.ts');
+  const { createAuditLog } = await import('../src/audit/service.ts');
+  const { loadCategoryFolder } = await import('../src/webfilter/categories/index.ts');
+  const { createWebFilterState } = await import('../src/webfilter/state.ts');
+  const { createActivityRecorder } = await import('../src/webfilter/activity.ts');
+  const { startProxy } = await import('../src/webfilter/proxy/server.ts');
+  const { loadConfig } = await import('../src/config/config.ts');
+  const dir = mkdtempSync(path.join(tmpdir(), 'custos-bench-proxy-'));
+  const store = await openStore({ sqlitePath: path.join(dir, 'custos.db') });
+  await migrate(store);
+  const pack = await loadPolicyPack(path.join(ROOT, 'policy-packs/palfrey-infant'));
+  if (!pack.ok) throw new Error('the shipped pack does not load');
+  const policy = createPolicyHolder(pack.policy);
+  const now = new Date().toISOString();
+  await store.db
+    .insertInto('people')
+    .values({
+      id: 'p1',
+      staff_id: null,
+      email: 'amy@school.test',
+      given_name: 'Amy',
+      family_name: 'T',
+      kind: 'employee',
+      status: 'active',
+      start_date: null,
+      leave_date: null,
+      supervised_use: 0,
+      created_at: now,
+      updated_at: now,
+    })
+    .execute();
+  await store.db
+    .insertInto('devices')
+    .values({
+      id: 'd1',
+      person_id: 'p1',
+      kind: 'laptop',
+      label: 'Amy laptop',
+      mac: null,
+      hostname: null,
+      ip: '127.0.0.1',
+      status: 'approved',
+      approved_by: null,
+      approved_at: now,
+      created_at: now,
+      updated_at: now,
+    })
+    .execute();
+  const { index } = await loadCategoryFolder(LISTS, { only: CATEGORIES });
+  const state = await createWebFilterState({ store, policy, lists: index });
+  const log = pino({ level: 'warn' }, pino.destination(2));
+  const recorder = createActivityRecorder(store, { log });
+  // --activity off measures the proxy without its activity records (for comparison only).
+  const activity = process.env.BENCH_ACTIVITY === 'off' ? { ...recorder, record() {} } : recorder;
+  const config = loadConfig({ env: {} });
+  const proxy = await startProxy(
+    {
+      engine: state.engine,
+      activity,
+      store,
+      audit: createAuditLog(store),
+      log,
+      resolve: async () => ({ address: '127.0.0.1', family: 4 }),
+    },
+    {
+      ...config.proxy,
+      host: '127.0.0.1',
+      port,
+      publicUrl: 'http://custos.school.test:8080',
+      allowedTargets: ['127.0.0.1'],
+    },
+  );
+  const delay = monitorEventLoopDelay({ resolution: 10 });
+  let gcMs = 0;
+  let gcCount = 0;
+  let gcMax = 0;
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      gcMs += e.duration;
+      gcCount++;
+      gcMax = Math.max(gcMax, e.duration);
+    }
+  }).observe({ entryTypes: ['gc'] });
+  const onMessage = async (m: unknown) => {
+    if (m === 'reset') {
+      delay.reset();
+      delay.enable();
+      gcMs = 0;
+      gcCount = 0;
+      gcMax = 0;
+    } else if (m === 'report') {
+      delay.disable();
+      process.send?.({
+        loopP99Ms: delay.percentile(99) / 1e6,
+        loopMaxMs: delay.max / 1e6,
+        gcMs,
+        gcCount,
+        gcMaxMs: gcMax,
+        activity: activity.stats(),
+        rssMiB: process.memoryUsage().rss / 2 ** 20,
+      });
+    } else if (m === 'stop') {
+      await proxy.stop();
+      await activity.stop();
+      state.stop();
+      await store.destroy();
+      rmSync(dir, { recursive: true, force: true });
+      process.exit(0);
+    }
+  };
+  process.on('message', onMessage);
+  process.once('SIGTERM', () => void onMessage('stop'));
+  process.send?.('ready');
+}
+
+if (args.serve) {
+  await serveCustos(Number(args.serve));
+} else {
+  await main();
+}
+
+// --- the harness ---------------------------------------------------------------------------------
+async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address() as net.AddressInfo;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+async function waitForPort(port: number, ms = 30_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, '127.0.0.1');
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`nothing listens on ${port}`);
+}
+
+function need(cmd: string): string {
+  for (const dir of ['/usr/sbin', '/usr/bin', '/sbin', '/bin']) {
+    if (existsSync(path.join(dir, cmd))) return path.join(dir, cmd);
+  }
+  throw new Error(`${cmd} is missing: apt-get install -y nginx squid squidguard wrk`);
+}
+
+interface Result {
+  name: string;
+  rps: number;
+  p50: number;
+  p99: number;
+  non2xx: number;
+  errors: string;
+}
+
+function toMs(text: string): number {
+  const m = /([\d.]+)(us|ms|s)/.exec(text);
+  if (!m) return Number.NaN;
+  const v = Number(m[1]);
+  return m[2] === 'us' ? v / 1000 : m[2] === 's' ? v * 1000 : v;
+}
+
+async function main(): Promise<void> {
+  const pin = !args['no-pin'];
+  const server = (cmd: string[]) => (pin ? ['taskset', '-c', '0', ...cmd] : cmd);
+  const client = (cmd: string[]) => (pin ? ['taskset', '-c', '1', ...cmd] : cmd);
+  const nginxBin = need('nginx');
+  const squidBin = need('squid');
+  const squidGuardBin = need('squidGuard');
+  const wrkBin = need('wrk');
+  const work = mkdtempSync(path.join(tmpdir(), 'bench-proxy-'));
+  chmodSync(work, 0o777);
+  const children: ChildProcess[] = [];
+  const cleanup = () => {
+    for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  };
+  process.on('exit', cleanup);
+
+  // nginx: a 1 KiB page.
+  const nginxPort = await freePort();
+  mkdirSync(path.join(work, 'www'));
+  writeFileSync(path.join(work, 'www/page.html'), `${'x'.repeat(1023)}\n`);
+  writeFileSync(
+    path.join(work, 'nginx.conf'),
+    `daemon off; master_process off; worker_processes 1; pid ${work}/nginx.pid; error_log ${work}/nginx-error.log;
+events { worker_connections 4096; }
+http { access_log off; keepalive_requests 1000000; keepalive_timeout 120s;
+  server { listen 127.0.0.1:${nginxPort} default_server; server_name _; root ${work}/www;
+    location /blocked { return 200 "blocked\\n"; } } }\n`,
+  );
+  const nginxCmd = client([nginxBin, '-c', path.join(work, 'nginx.conf'), '-p', work]);
+  const nginx = spawn(nginxCmd[0]!, nginxCmd.slice(1), { stdio: 'inherit' });
+  children.push(nginx);
+  await waitForPort(nginxPort);
+
+  const allowedUrl = `http://${ALLOWED_HOST}:${nginxPort}/page.html`;
+  const blockedUrl = `http://${BLOCKED_HOST}:${nginxPort}/page.html`;
+
+  const duration = Number(args.duration);
+  const warmup = Number(args.warmup);
+  const conns = Number(args.connections);
+
+  async function wrk(name: string, port: number, absoluteUrl: string | null): Promise<Result> {
+    const script = path.join(work, `wrk-${port}.lua`);
+    writeFileSync(script, absoluteUrl ? `wrk.path = "${absoluteUrl}"\n` : '');
+    const run = (seconds: number) =>
+      new Promise<string>((resolve, reject) => {
+        const cmd = client([
+          wrkBin,
+          '-t1',
+          `-c${conns}`,
+          `-d${seconds}s`,
+          '--latency',
+          '-s',
+          script,
+          `http://127.0.0.1:${port}/page.html`,
+        ]);
+        const p = spawn(cmd[0]!, cmd.slice(1));
+        let out = '';
+        p.stdout.on('data', (d) => {
+          out += d;
+        });
+        p.stderr.on('data', (d) => {
+          out += d;
+        });
+        p.on('error', reject);
+        p.on('close', () => resolve(out));
+      });
+    if (warmup > 0) await run(warmup);
+    const out = await run(duration);
+    const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? Number.NaN);
+    const p50 = toMs(/\n\s+50%\s+(\S+)/.exec(out)?.[1] ?? '');
+    const p99 = toMs(/\n\s+99%\s+(\S+)/.exec(out)?.[1] ?? '');
+    const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
+    const errors = /Socket errors:[^\n]*/.exec(out)?.[0] ?? '';
+    return { name, rps, p50, p99, non2xx, errors };
+  }
+
+  const results: Result[] = [];
+  results.push(await wrk('nginx direct', nginxPort, null));
+
+  // Custos.
+  const custosRuntime: Record<string, unknown>[] = [];
+  for (const variant of ['on', 'off'] as const) {
+    const custosPort = await freePort();
+    const me = path.join(ROOT, 'bench/proxy.ts');
+    const cmd = server([process.execPath, '--import', 'tsx', me, '--serve', String(custosPort)]);
+    const custos = spawn(cmd[0]!, cmd.slice(1), {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      cwd: ROOT,
+      env: { ...process.env, BENCH_ACTIVITY: variant },
+    });
+    children.push(custos);
+    await new Promise<void>((resolve, reject) => {
+      custos.once('message', () => resolve());
+      custos.once('exit', (code) => reject(new Error(`the Custos proxy exited (${code})`)));
+    });
+    const measureCustos = async (name: string, url: string) => {
+      custos.send('reset');
+      const r = await wrk(name, custosPort, url);
+      custos.send('report');
+      custosRuntime.push({
+        name,
+        ...(await new Promise<Record<string, unknown>>((res) =>
+          custos.once('message', (m) => res(m as Record<string, unknown>)),
+        )),
+      });
+      results.push(r);
+    };
+    if (variant === 'on') {
+      await measureCustos('Custos, allowed URL', allowedUrl);
+      await measureCustos('Custos, blocked URL (403 block page)', blockedUrl);
+    } else {
+      await measureCustos(
+        'Custos, allowed URL, activity records off (comparison only)',
+        allowedUrl,
+      );
+    }
+    custos.removeAllListeners('exit');
+    custos.send('stop');
+    await new Promise((r) => custos.once('exit', r));
+  }
+
+  // Squid alone, then Squid + squidGuard.
+  const hosts = path.join(work, 'hosts');
+  writeFileSync(hosts, `127.0.0.1 ${ALLOWED_HOST} ${BLOCKED_HOST} localhost\n`);
+  const sgDir = path.join(work, 'sg');
+  mkdirSync(path.join(sgDir, 'db'), { recursive: true });
+  mkdirSync(path.join(sgDir, 'log'), { recursive: true });
+  for (const c of CATEGORIES) {
+    mkdirSync(path.join(sgDir, 'db', c));
+    for (const f of ['domains', 'urls']) {
+      const from = path.join(LISTS, c, f);
+      if (existsSync(from)) copyFileSync(from, path.join(sgDir, 'db', c, f));
+    }
+  }
+  const dests = CATEGORIES.map((c) => {
+    const urls = existsSync(path.join(LISTS, c, 'urls')) ? `\n  urllist ${c}/urls` : '';
+    return `dest ${c.replace(/-/g, '_')} {\n  domainlist ${c}/domains${urls}\n}`;
+  }).join('\n');
+  const sgConf = path.join(sgDir, 'squidGuard.conf');
+  writeFileSync(
+    sgConf,
+    `dbhome ${sgDir}/db\nlogdir ${sgDir}/log\n${dests}\nacl {\n  default {\n    pass ${CATEGORIES.map((c) => `!${c.replace(/-/g, '_')}`).join(' ')} all\n    redirect http://127.0.0.1:${nginxPort}/blocked\n  }\n}\n`,
+  );
+  const t0 = Date.now();
+  execFileSync(squidGuardBin, ['-c', sgConf, '-C', 'all'], { stdio: 'ignore' });
+  const buildMs = Date.now() - t0;
+  execFileSync('chown', ['-R', 'proxy:proxy', sgDir]);
+
+  async function squid(name: string, withGuard: boolean, urls: [string, string][]): Promise<void> {
+    const port = await freePort();
+    const conf = path.join(work, `squid-${port}.conf`);
+    writeFileSync(
+      conf,
+      [
+        `http_port 127.0.0.1:${port}`,
+        'http_access allow all',
+        'cache deny all',
+        'cache_mem 0 MB',
+        'workers 1',
+        `hosts_file ${hosts}`,
+        `pid_filename ${work}/squid-${port}.pid`,
+        `cache_log ${work}/squid-${port}-cache.log`,
+        `access_log stdio:${work}/squid-${port}-access.log`,
+        `coredump_dir ${work}`,
+        'shutdown_lifetime 0 seconds',
+        'max_filedescriptors 16384',
+        'cache_effective_user proxy',
+        ...(withGuard
+          ? [
+              `url_rewrite_program ${squidGuardBin} -c ${sgConf}`,
+              'url_rewrite_children 8 startup=8 idle=8 concurrency=0',
+            ]
+          : []),
+        '',
+      ].join('\n'),
+    );
+    const c = server([squidBin, '-N', '-f', conf]);
+    const proc = spawn(c[0]!, c.slice(1), { stdio: 'ignore' });
+    children.push(proc);
+    await waitForPort(port);
+    await new Promise((r) => setTimeout(r, 1000));
+    for (const [label, url] of urls) results.push(await wrk(`${name}${label}`, port, url));
+    proc.kill('SIGTERM');
+    await new Promise((r) => {
+      const t = setTimeout(() => proc.kill('SIGKILL'), 5000);
+      proc.once('exit', () => {
+        clearTimeout(t);
+        r(null);
+      });
+    });
+  }
+  await squid('Squid alone', false, [['', allowedUrl]]);
+  await squid('Squid + squidGuard', true, [
+    [', allowed URL', allowedUrl],
+    [', blocked URL (302)', blockedUrl],
+  ]);
+  nginx.kill('SIGTERM');
+
+  const squidAlone = results.find((r) => r.name === 'Squid alone')!;
+  console.log(
+    `\nProxy benchmark: wrk -t1 -c${conns} -d${duration}s (after ${warmup}s warm-up), 1 KiB nginx page, ${pin ? 'server on CPU 0, wrk and nginx on CPU 1' : 'not pinned'}; squidGuard -C all built its db in ${buildMs} ms\n`,
+  );
+  console.log('| path | req/s | ratio to Squid alone | p50 | p99 | non-2xx/3xx | socket errors |');
+  console.log('|---|---|---|---|---|---|---|');
+  for (const r of results) {
+    console.log(
+      `| ${r.name} | ${Math.round(r.rps).toLocaleString('en-GB')} | ${(r.rps / squidAlone.rps).toFixed(2)}x | ${r.p50.toFixed(2)} ms | ${r.p99.toFixed(2)} ms | ${r.non2xx} | ${r.errors.replace('Socket errors: ', '') || '-'} |`,
+    );
+  }
+  console.log('\nCustos process during each run (event-loop delay, GC, activity queue):');
+  for (const r of custosRuntime) console.log(JSON.stringify(r));
+  const goal = results.find((r) => r.name === 'Custos, allowed URL')!;
+  console.log(
+    `\nGoal: >= 1.5x Squid alone with p99 <= 2 ms. Custos allowed: ${(goal.rps / squidAlone.rps).toFixed(2)}x, p99 ${goal.p99.toFixed(2)} ms: ${goal.rps >= 1.5 * squidAlone.rps && goal.p99 <= 2 ? 'met' : 'NOT met'}.`,
+  );
+  cleanup();
+  rmSync(work, { recursive: true, force: true });
+}

@@ -1,0 +1,651 @@
+// The DNS filter: every DNS query of the school passes through here on UDP and TCP. Each query
+// is parsed by hand (wire.ts), decided by the web engine for the client's device and person,
+// answered from the block rules of the pack when blocked (with an Extended DNS Error naming the
+// category and clause, RFC 8914), and otherwise answered from the cache or forwarded upstream with
+// identical queries in flight coalesced. Activity is recorded without waiting; malformed input gets
+// FORMERR or is dropped, and nothing a client sends can stop the filter answering the next one.
+import dgram from 'node:dgram';
+import dns from 'node:dns';
+import net, { type AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import type { Logger } from 'pino';
+import type { AuditLog } from '../../audit/service.ts';
+import type { CompiledPolicy } from '../../policy/compiled.ts';
+import { dnsBlockAnswer } from '../../policy/decisions/web.ts';
+import type { ActivityRecorder } from '../activity.ts';
+import { normaliseHost } from '../categories/index.ts';
+import type { WebDecision, WebEngine } from '../engine.ts';
+import { AnswerCache, type CacheEntry, cacheTtl, replyFromEntry, toEntry } from './cache.ts';
+import { createForwarder, type Forwarder } from './upstream.ts';
+import {
+  buildReply,
+  EDE,
+  HEADER_LENGTH,
+  headerOnlyReply,
+  inspectResponse,
+  newParsedQuery,
+  PARSE_DROP,
+  PARSE_NOTIMP,
+  PARSE_OK,
+  type ParsedQuery,
+  parseQuery,
+  RCODE,
+  TYPE,
+  truncatedReply,
+  typeName,
+  writeOpt,
+} from './wire.ts';
+
+/** The `dns` configuration section (src/config/config.ts documents each setting). */
+export interface DnsFilterOptions {
+  host: string;
+  port: number;
+  upstreams: readonly string[];
+  attemptTimeoutMs: number;
+  attempts: number;
+  queryTimeoutMs: number;
+  cacheEntries: number;
+  cacheMinTtlSeconds: number;
+  cacheMaxTtlSeconds: number;
+  negativeMaxTtlSeconds: number;
+  blockTtlSeconds: number;
+  blockAddressV6?: string | undefined;
+  ednsBufferSize: number;
+  tcpMaxConnections: number;
+  tcpIdleTimeoutMs: number;
+  tcpMaxQueriesInFlight: number;
+  alertRepeatMinutes: number;
+  activityMergeSeconds: number;
+}
+
+export interface DnsFilterDeps {
+  /** The web filter state (or anything that hands out the engine in force). */
+  state: { engine(): WebEngine };
+  activity?: ActivityRecorder | null | undefined;
+  /** For `web.alert` entries (MIS-2(j), pornography). */
+  audit?: AuditLog | null | undefined;
+  log?: Logger | undefined;
+}
+
+export interface DnsFilterStats {
+  queries: number;
+  blocked: number;
+  cacheHits: number;
+  forwarded: number;
+  coalesced: number;
+  servfail: number;
+  malformed: number;
+  dropped: number;
+  truncated: number;
+  tcpConnections: number;
+  /** Lookups not written as records of their own: a repeat within activityMergeSeconds. */
+  activityMerged: number;
+  cacheEntries: number;
+  upstream: ReturnType<Forwarder['stats']>;
+}
+
+export interface DnsFilter {
+  address: { udp: AddressInfo; tcp: AddressInfo };
+  stats(): DnsFilterStats;
+  /** Empties the answer cache. */
+  flushCache(): void;
+  /** Stops listening, closes TCP connections and the upstream sockets. */
+  stop(): Promise<void>;
+}
+
+type Send = (reply: Buffer | null) => void;
+
+interface BlockMode {
+  nxdomain: boolean;
+  v4: Buffer | null;
+  v6: Buffer | null;
+}
+
+/** A query waiting for the upstream: what its reply needs once the answer is in. */
+interface Waiter {
+  query: Buffer;
+  q: ParsedQuery;
+  send: Send;
+  tcp: boolean;
+  clientIp: string;
+  host: string;
+  decision: WebDecision;
+  at: Date;
+  t0: number;
+}
+
+function ipBytes(address: string): Buffer | null {
+  if (net.isIPv4(address)) return Buffer.from(address.split('.').map(Number));
+  if (!net.isIPv6(address)) return null;
+  const [head = '', tail = ''] = address.split('::');
+  const parse = (s: string) => (s ? s.split(':') : []);
+  const a = parse(head);
+  const b = parse(tail);
+  const groups = address.includes('::')
+    ? [...a, ...Array<string>(8 - a.length - b.length).fill('0'), ...b]
+    : a;
+  const out = Buffer.alloc(16);
+  for (const [i, g] of groups.entries()) out.writeUInt16BE(Number.parseInt(g, 16), i * 2);
+  return out;
+}
+
+/**
+ * The nameservers of /etc/resolv.conf, for a filter configured with none. Loopback addresses are
+ * left out when the filter listens on 53 itself: they would be the filter asking itself.
+ */
+export function systemUpstreams(ownPort: number): string[] {
+  const servers = dns.getServers();
+  const usable = servers.filter((s) => ownPort !== 53 || !/^(127\.|\[?::1\]?($|:))/.test(s));
+  if (usable.length === 0) {
+    throw new Error(
+      'dns.upstreams is empty and /etc/resolv.conf names no usable resolver: set dns.upstreams',
+    );
+  }
+  return usable;
+}
+
+const MAPPED_V4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i;
+
+export async function startDnsFilter(
+  deps: DnsFilterDeps,
+  options: DnsFilterOptions,
+): Promise<DnsFilter> {
+  const log = deps.log;
+  let stopped = false;
+  const upstreams =
+    options.upstreams.length > 0 ? options.upstreams : systemUpstreams(options.port);
+  const forwarder = await createForwarder({
+    upstreams,
+    attemptTimeoutMs: options.attemptTimeoutMs,
+    attempts: options.attempts,
+    queryTimeoutMs: options.queryTimeoutMs,
+    ednsBufferSize: options.ednsBufferSize,
+  });
+  const cache = new AnswerCache({
+    maxEntries: options.cacheEntries,
+    minTtl: options.cacheMinTtlSeconds,
+    maxTtl: options.cacheMaxTtlSeconds,
+    maxNegativeTtl: options.negativeMaxTtlSeconds,
+  });
+  const stats = {
+    queries: 0,
+    blocked: 0,
+    cacheHits: 0,
+    forwarded: 0,
+    coalesced: 0,
+    servfail: 0,
+    malformed: 0,
+    dropped: 0,
+    truncated: 0,
+    tcpConnections: 0,
+    activityMerged: 0,
+  };
+  const q = newParsedQuery();
+  const inflight = new Map<string, Waiter[]>();
+  const optPlain = Buffer.alloc(11);
+  writeOpt(optPlain, 0, options.ednsBufferSize, false, 0, null, null);
+  const optDo = Buffer.alloc(11);
+  writeOpt(optDo, 0, options.ednsBufferSize, true, 0, null, null);
+  const blockModes = new WeakMap<CompiledPolicy, BlockMode>();
+  const edeTexts = new Map<string, Buffer>();
+  const alerted = new Map<string, number>();
+  const recent = new Map<string, number>();
+  const mergeMs = options.activityMergeSeconds * 1000;
+  const alertRepeatMs = options.alertRepeatMinutes * 60_000;
+  const v6Names = new Map<string, string>();
+  const configuredV6 = options.blockAddressV6 ? ipBytes(options.blockAddressV6) : null;
+
+  function blockModeOf(policy: CompiledPolicy): BlockMode {
+    let mode = blockModes.get(policy);
+    if (!mode) {
+      const answer = dnsBlockAnswer(policy);
+      if (answer.answer === 'nxdomain') mode = { nxdomain: true, v4: null, v6: null };
+      else if (answer.address === '0.0.0.0')
+        mode = { nxdomain: false, v4: ipBytes('0.0.0.0'), v6: ipBytes('::') };
+      else if (net.isIPv6(answer.address))
+        mode = { nxdomain: false, v4: null, v6: ipBytes(answer.address) };
+      else mode = { nxdomain: false, v4: ipBytes(answer.address), v6: configuredV6 };
+      blockModes.set(policy, mode);
+    }
+    return mode;
+  }
+
+  function edeText(text: string): Buffer {
+    let buf = edeTexts.get(text);
+    if (!buf) {
+      if (edeTexts.size > 1000) edeTexts.clear();
+      buf = Buffer.from(text.slice(0, 400), 'utf8');
+      edeTexts.set(text, buf);
+    }
+    return buf;
+  }
+
+  /** The client's address as the device register spells it. */
+  function clientAddress(address: string): string {
+    if (!address.includes(':')) return address;
+    const mapped = MAPPED_V4.exec(address);
+    if (mapped) return mapped[1]!;
+    let known = v6Names.get(address);
+    if (known === undefined) {
+      const n = normaliseHost(address.replace(/%.*$/, ''));
+      known = n.ok ? n.host : address;
+      if (v6Names.size > 10_000) v6Names.clear();
+      v6Names.set(address, known);
+    }
+    return known;
+  }
+
+  function record(
+    at: Date,
+    t0: number,
+    clientIp: string,
+    host: string,
+    qtype: number,
+    d: WebDecision,
+    bytes: number,
+  ) {
+    if (d.alert) alert(at, clientIp, host, qtype, d);
+    const activity = deps.activity;
+    if (!activity) return;
+    if (mergeMs > 0) {
+      // A browser asks A, AAAA and HTTPS for every visit, and repeats: one record stands for them.
+      const key = `${d.action === 'block' ? 'b' : 'a'}|${clientIp}|${host}`;
+      const now = at.getTime();
+      const last = recent.get(key);
+      if (last !== undefined && now - last < mergeMs) {
+        stats.activityMerged++;
+        return;
+      }
+      if (recent.size >= 100_000) {
+        for (const [k, t] of recent) if (now - t >= mergeMs) recent.delete(k);
+        if (recent.size >= 100_000) recent.clear();
+      }
+      recent.set(key, now);
+    }
+    activity.record({
+      at,
+      source: 'dns',
+      personId: d.person?.id ?? null,
+      deviceId: d.device?.id ?? null,
+      clientIp,
+      method: typeName(qtype),
+      host,
+      path: null,
+      categories: d.categories,
+      decision: d.action,
+      reason: d.reason,
+      clauseIds: d.clauseIds,
+      status: null,
+      bytes,
+      durationMs: performance.now() - t0,
+    });
+  }
+
+  function alert(at: Date, clientIp: string, host: string, qtype: number, d: WebDecision) {
+    const key = `${clientIp}|${host}`;
+    const now = at.getTime();
+    const last = alerted.get(key);
+    if (last !== undefined && now - last < alertRepeatMs) return;
+    if (alerted.size > 10_000) {
+      for (const [k, t] of alerted) if (now - t >= alertRepeatMs) alerted.delete(k);
+    }
+    alerted.set(key, now);
+    const details = {
+      source: 'dns',
+      host,
+      queryType: typeName(qtype),
+      clientIp,
+      deviceId: d.device?.id ?? null,
+      categories: [...d.categories],
+      decision: d.action,
+    };
+    log?.warn(
+      { ...details, personId: d.person?.id ?? null, clauseIds: d.clauseIds },
+      'web alert: a name in an alerting category was looked up',
+    );
+    deps.audit
+      ?.append({
+        actor: { id: null, label: 'dns-filter' },
+        action: 'web.alert',
+        target: d.person ? { type: 'person', id: d.person.id } : undefined,
+        clauseIds: d.clauseIds,
+        reason: `${d.categories.join(', ')} looked up from ${clientIp}`,
+        details,
+      })
+      .catch((err: unknown) => log?.error({ err, host }, 'could not write the web.alert entry'));
+  }
+
+  /** Fits a UDP reply to the client's size; TCP replies go whole. */
+  function fitToClient(query: Buffer, pq: ParsedQuery, reply: Buffer, tcp: boolean): Buffer {
+    if (tcp) return reply;
+    const limit = pq.edns ? Math.min(pq.udpSize, options.ednsBufferSize) : 512;
+    if (reply.length <= Math.max(512, limit)) return reply;
+    stats.truncated++;
+    return truncatedReply(query, pq, reply[3]! & 0xf, options.ednsBufferSize);
+  }
+
+  function servfail(query: Buffer, pq: ParsedQuery, ede: number, text: string): Buffer {
+    stats.servfail++;
+    return buildReply(query, pq, {
+      rcode: RCODE.SERVFAIL,
+      address: null,
+      ttl: 0,
+      ede,
+      edeText: edeText(text),
+      udpSize: options.ednsBufferSize,
+    });
+  }
+
+  function blockReply(query: Buffer, pq: ParsedQuery, policy: CompiledPolicy, d: WebDecision) {
+    const mode = blockModeOf(policy);
+    const filtered =
+      d.reason === 'school-deny' || d.reason === 'restricted' || d.reason === 'withdrawn';
+    const why = d.categories.length > 0 ? d.categories.join(',') : d.reason;
+    let address: Buffer | null = null;
+    if (!mode.nxdomain && pq.qclass === 1) {
+      if (pq.qtype === TYPE.A) address = mode.v4;
+      else if (pq.qtype === TYPE.AAAA) address = mode.v6;
+    }
+    return buildReply(query, pq, {
+      rcode: mode.nxdomain ? RCODE.NXDOMAIN : RCODE.NOERROR,
+      address,
+      ttl: options.blockTtlSeconds,
+      ede: filtered ? EDE.FILTERED : EDE.BLOCKED,
+      edeText: edeText(`${why}; ${d.clauseIds.join(',')}`),
+      udpSize: options.ednsBufferSize,
+    });
+  }
+
+  function answerWaiters(key: string, entry: CacheEntry | null, failure: [number, string] | null) {
+    const waiters = inflight.get(key);
+    inflight.delete(key);
+    if (!waiters) return;
+    const now = Date.now();
+    for (const w of waiters) {
+      let reply: Buffer;
+      try {
+        reply = entry
+          ? fitToClient(
+              w.query,
+              w.q,
+              replyFromEntry(
+                w.query,
+                w.q,
+                entry,
+                now,
+                w.q.edns ? (w.q.dnssecOk ? optDo : optPlain) : null,
+              ),
+              w.tcp,
+            )
+          : servfail(w.query, w.q, failure![0], failure![1]);
+      } catch (err) {
+        log?.error({ err, host: w.host }, 'could not build a DNS reply');
+        reply = servfail(w.query, w.q, EDE.NETWORK_ERROR, 'internal error');
+      }
+      w.send(reply);
+      record(w.at, w.t0, w.clientIp, w.host, w.q.qtype, w.decision, reply.length);
+    }
+  }
+
+  function forward(key: string, pq: ParsedQuery) {
+    stats.forwarded++;
+    // The question in lower-case wire form is the key without its last five octets.
+    const nameWire = Buffer.from(key.slice(0, key.length - 5), 'latin1');
+    forwarder.forward(nameWire, pq.qtype, pq.qclass, pq.dnssecOk, (pq.flags & 0x0010) !== 0).then(
+      (result) => {
+        if (!result.ok) {
+          log?.debug({ problem: result.problem }, 'upstream resolution failed');
+          answerWaiters(key, null, [result.ede, result.problem]);
+          return;
+        }
+        const info = inspectResponse(result.response);
+        if (info === null) {
+          answerWaiters(key, null, [
+            EDE.NETWORK_ERROR,
+            `${result.upstream} sent a malformed answer`,
+          ]);
+          return;
+        }
+        const now = Date.now();
+        const ttl = cacheTtl(info, cache.limits);
+        const entry = toEntry(result.response, info, ttl, now);
+        if (ttl > 0) cache.put(key, entry);
+        answerWaiters(key, entry, null);
+      },
+      (err: unknown) => {
+        log?.error({ err }, 'DNS forwarding failed');
+        answerWaiters(key, null, [EDE.NETWORK_ERROR, 'internal error']);
+      },
+    );
+  }
+
+  /** Answers one query; `send(null)` when it is dropped. */
+  function handle(query: Buffer, clientIp: string, tcp: boolean, send: Send): void {
+    const t0 = performance.now();
+    stats.queries++;
+    const status = parseQuery(query, q);
+    if (status !== PARSE_OK) {
+      if (status === PARSE_DROP) {
+        stats.dropped++;
+        send(null);
+        return;
+      }
+      stats.malformed++;
+      send(headerOnlyReply(query, status === PARSE_NOTIMP ? RCODE.NOTIMP : RCODE.FORMERR));
+      return;
+    }
+    if (q.edns && q.ednsVersion !== 0) {
+      send(
+        buildReply(query, q, {
+          rcode: RCODE.BADVERS,
+          address: null,
+          ttl: 0,
+          ede: null,
+          edeText: null,
+          udpSize: options.ednsBufferSize,
+        }),
+      );
+      return;
+    }
+    if (q.qtype === TYPE.AXFR || q.qtype === TYPE.IXFR) {
+      const refuse = { rcode: RCODE.REFUSED, address: null, ttl: 0, ede: null, edeText: null };
+      send(buildReply(query, q, { ...refuse, udpSize: options.ednsBufferSize }));
+      return;
+    }
+    let host = q.name;
+    if (!q.plainName) {
+      const n = normaliseHost(host);
+      if (n.ok) host = n.host;
+    }
+    const at = new Date();
+    const engine = deps.state.engine();
+    const decision = engine.decide({ clientIp, host, now: at });
+    if (decision.action === 'block') {
+      stats.blocked++;
+      const reply = fitToClient(query, q, blockReply(query, q, engine.policy, decision), tcp);
+      send(reply);
+      record(at, t0, clientIp, host, q.qtype, decision, reply.length);
+      return;
+    }
+    const now = at.getTime();
+    const key = q.key;
+    const entry = cache.get(key, now);
+    if (entry !== undefined) {
+      stats.cacheHits++;
+      const opt = q.edns ? (q.dnssecOk ? optDo : optPlain) : null;
+      const reply = fitToClient(query, q, replyFromEntry(query, q, entry, now, opt), tcp);
+      send(reply);
+      record(at, t0, clientIp, host, q.qtype, decision, reply.length);
+      return;
+    }
+    const waiter: Waiter = { query, q: { ...q }, send, tcp, clientIp, host, decision, at, t0 };
+    const waiting = inflight.get(key);
+    if (waiting) {
+      stats.coalesced++;
+      waiting.push(waiter);
+      return;
+    }
+    inflight.set(key, [waiter]);
+    forward(key, waiter.q);
+  }
+
+  function safeHandle(query: Buffer, clientIp: string, tcp: boolean, send: Send): void {
+    try {
+      handle(query, clientIp, tcp, send);
+    } catch (err) {
+      // A bug must cost one answer, never the filter.
+      log?.error({ err, clientIp }, 'DNS query handling failed');
+      try {
+        send(query.length >= HEADER_LENGTH ? headerOnlyReply(query, RCODE.SERVFAIL) : null);
+      } catch {
+        send(null);
+      }
+    }
+  }
+
+  // --- UDP --------------------------------------------------------------------------------------
+  const bindUdp = async (port: number) => {
+    const socket = dgram.createSocket({ type: net.isIPv6(options.host) ? 'udp6' : 'udp4' });
+    socket.on('message', (msg, rinfo) => {
+      const clientIp = clientAddress(rinfo.address);
+      safeHandle(msg, clientIp, false, (reply) => {
+        if (reply === null || stopped) return;
+        try {
+          socket.send(reply, rinfo.port, rinfo.address);
+        } catch (err) {
+          log?.debug({ err }, 'could not send a DNS reply');
+        }
+      });
+    });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind(port, options.host, () => {
+        socket.off('error', reject);
+        resolve();
+      });
+    });
+    socket.on('error', (err) => log?.error({ err }, 'DNS UDP socket error'));
+    for (const size of [
+      () => socket.setRecvBufferSize(8 << 20),
+      () => socket.setSendBufferSize(8 << 20),
+    ]) {
+      try {
+        size();
+      } catch {
+        // the kernel's limit applies
+      }
+    }
+    return socket;
+  };
+
+  // --- TCP (RFC 7766) ---------------------------------------------------------------------------
+  const connections = new Set<net.Socket>();
+  const tcp = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
+    stats.tcpConnections++;
+    connections.add(socket);
+    const clientIp = clientAddress(socket.remoteAddress ?? '');
+    let pending: Buffer | null = null;
+    let inFlight = 0;
+    let ended = false;
+    let pumping = false;
+    socket.setTimeout(options.tcpIdleTimeoutMs, () => socket.destroy());
+    const finishIfDone = () => {
+      if (ended && inFlight === 0 && !socket.destroyed) socket.end();
+    };
+    const pump = () => {
+      if (pumping) return; // a reply sent synchronously from inside the loop below
+      pumping = true;
+      try {
+        pumpFrames();
+      } finally {
+        pumping = false;
+      }
+      if (inFlight >= options.tcpMaxQueriesInFlight) socket.pause();
+    };
+    const pumpFrames = () => {
+      while (pending !== null && pending.length >= 2 && inFlight < options.tcpMaxQueriesInFlight) {
+        const length = pending.readUInt16BE(0);
+        if (pending.length < 2 + length) break;
+        const message = pending.subarray(2, 2 + length);
+        pending = pending.length === 2 + length ? null : pending.subarray(2 + length);
+        if (length < HEADER_LENGTH) {
+          stats.dropped++;
+          socket.destroy(); // not even a header: the stream cannot be trusted further
+          return;
+        }
+        inFlight++;
+        safeHandle(message, clientIp, true, (reply) => {
+          inFlight--;
+          if (reply && !socket.destroyed && socket.writable) {
+            const frame = Buffer.allocUnsafe(2 + reply.length);
+            frame.writeUInt16BE(reply.length, 0);
+            reply.copy(frame, 2);
+            socket.write(frame);
+          }
+          if (socket.isPaused() && inFlight < options.tcpMaxQueriesInFlight) socket.resume();
+          if (pending !== null && inFlight < options.tcpMaxQueriesInFlight) pump();
+          finishIfDone();
+        });
+      }
+    };
+    socket.on('data', (chunk) => {
+      pending = pending === null ? chunk : Buffer.concat([pending, chunk]);
+      pump();
+    });
+    socket.on('end', () => {
+      ended = true;
+      finishIfDone();
+    });
+    socket.on('error', () => socket.destroy());
+    socket.on('close', () => connections.delete(socket));
+  });
+  tcp.maxConnections = options.tcpMaxConnections;
+  const listenTcp = (port: number) =>
+    new Promise<void>((resolve, reject) => {
+      tcp.once('error', reject);
+      tcp.listen({ port, host: options.host }, () => {
+        tcp.off('error', reject);
+        resolve();
+      });
+    });
+
+  // UDP and TCP share one port; with port 0 the TCP side may find the UDP one taken: try again.
+  let udp: dgram.Socket | null = null;
+  for (let attempt = 0; ; attempt++) {
+    udp = await bindUdp(options.port).catch(async (err: unknown) => {
+      await forwarder.close();
+      throw err;
+    });
+    try {
+      await listenTcp(udp.address().port);
+      break;
+    } catch (err) {
+      await new Promise<void>((r) => udp!.close(() => r()));
+      if (options.port !== 0 || attempt >= 10) {
+        await forwarder.close();
+        throw err;
+      }
+    }
+  }
+  const udpSocket = udp;
+  tcp.on('error', (err) => log?.error({ err }, 'DNS TCP listener error'));
+
+  return {
+    address: { udp: udpSocket.address(), tcp: tcp.address() as AddressInfo },
+    stats: () => ({
+      ...stats,
+      cacheEntries: cache.stats().entries,
+      upstream: forwarder.stats(),
+    }),
+    flushCache: () => cache.clear(),
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await new Promise<void>((r) => udpSocket.close(() => r()));
+      const closed = new Promise<void>((r) => tcp.close(() => r()));
+      for (const socket of connections) socket.destroy();
+      await closed;
+      await forwarder.close();
+    },
+  };
+}

@@ -1,0 +1,459 @@
+// The DNS filter over real packets: a running filter on UDP and TCP in front of a local upstream
+// stand-in, with the shipped policy pack, a store holding the registers, and activity written.
+
+import * as packet from 'dns-packet';
+import fc from 'fast-check';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAuditLog } from '../../src/audit/service.ts';
+import { loadConfig } from '../../src/config/config.ts';
+import { createPolicyHolder, type PolicyHolder } from '../../src/policy/holder.ts';
+import { newId } from '../../src/store/columns.ts';
+import type { Store } from '../../src/store/database.ts';
+import { type ActivityRecorder, createActivityRecorder } from '../../src/webfilter/activity.ts';
+import { buildIndex } from '../../src/webfilter/categories/index.ts';
+import { type DnsFilter, startDnsFilter } from '../../src/webfilter/dns/server.ts';
+import { createWebFilterState, type WebFilterState } from '../../src/webfilter/state.ts';
+import {
+  ask,
+  askTcp,
+  deadPort,
+  edeOf,
+  encodeQuery,
+  rcodeOf,
+  type StandIn,
+  sendUdp,
+  startStandIn,
+  ttlsOf,
+} from '../support/dns.ts';
+import { compileShipped, replaceOnce } from '../support/policy-pack.ts';
+import { cleanupStores, freshStore } from '../support/stores.ts';
+
+const silent = pino({ level: 'silent' });
+const BLOCK_PAGE = '10.0.0.10'; // the shipped pack's dns.blockPageAddress
+const STAFF = '127.0.0.1';
+const UNREGISTERED = '127.0.0.2';
+
+const lists = buildIndex([
+  { name: 'social_networks', domains: ['facebook.com'] },
+  { name: 'webmail', domains: ['mail.example-webmail.com'] },
+  { name: 'adult', domains: ['adult.example'] },
+]);
+
+const dnsOptions = (upstreams: string[], extra: Record<string, unknown> = {}) => ({
+  ...loadConfig({ env: {} }).dns,
+  host: '127.0.0.1',
+  port: 0,
+  upstreams,
+  ...extra,
+});
+
+let store: Store;
+let policy: PolicyHolder;
+let state: WebFilterState;
+let activity: ActivityRecorder;
+let standIn: StandIn;
+let filter: DnsFilter;
+let port: number;
+let personId: string;
+
+async function addStaffMember(): Promise<string> {
+  const now = new Date().toISOString();
+  const id = newId();
+  await store.db
+    .insertInto('people')
+    .values({
+      id,
+      staff_id: null,
+      email: `${id}@school.test`,
+      given_name: 'Amy',
+      family_name: 'Teacher',
+      kind: 'employee',
+      status: 'active',
+      start_date: null,
+      leave_date: null,
+      supervised_use: 0,
+      created_at: now,
+      updated_at: now,
+    })
+    .execute();
+  await store.db
+    .insertInto('devices')
+    .values({
+      id: newId(),
+      person_id: id,
+      kind: 'laptop',
+      label: 'Amy laptop',
+      mac: null,
+      hostname: null,
+      ip: STAFF,
+      status: 'approved',
+      approved_by: null,
+      approved_at: now,
+      created_at: now,
+      updated_at: now,
+    })
+    .execute();
+  return id;
+}
+
+beforeAll(async () => {
+  store = await freshStore('sqlite');
+  personId = await addStaffMember();
+  policy = createPolicyHolder(compileShipped());
+  state = await createWebFilterState({ store, policy, lists, log: silent, refreshMs: 60_000 });
+  activity = createActivityRecorder(store, { flushMs: 20 });
+  standIn = await startStandIn({
+    a: {
+      'www.gov.uk': '192.0.2.80',
+      'allowed.facebook.com': '192.0.2.81',
+      'a.example': '192.0.2.1',
+    },
+    nxdomain: ['nope.example'],
+    big: ['big.example'],
+    truncate: ['tc.example'],
+  });
+  filter = await startDnsFilter(
+    { state, activity, audit: createAuditLog(store), log: silent },
+    dnsOptions([`127.0.0.1:${standIn.port}`]),
+  );
+  port = filter.address.udp.port;
+});
+
+afterAll(async () => {
+  await filter?.stop();
+  await standIn?.stop();
+  state?.stop();
+  await activity?.stop();
+  await cleanupStores();
+});
+
+describe('DNS filter: block answers', () => {
+  it('SYS-5: answers facebook.com with the block-page address and an Extended DNS Error', async () => {
+    const reply = await ask(port, 'facebook.com', { edns: 1232, from: STAFF });
+    expect(rcodeOf(reply.raw)).toBe(0);
+    expect(reply.answers).toMatchObject([{ type: 'A', name: 'facebook.com', data: BLOCK_PAGE }]);
+    expect(ttlsOf(reply)[0]).toBeLessThanOrEqual(60);
+    const ede = edeOf(reply);
+    expect(ede?.code).toBe(15); // Blocked
+    expect(ede?.text).toContain('social_networks');
+    expect(ede?.text).toContain('SYS-5');
+    expect(standIn.count('facebook.com')).toBe(0);
+  });
+
+  it('SYS-5: blocks a subdomain (www.facebook.com) too, whatever its case', async () => {
+    const reply = await ask(port, 'WWW.FaceBook.com', { edns: 1232, from: STAFF });
+    expect(reply.questions?.[0]?.name).toBe('WWW.FaceBook.com');
+    expect(reply.answers).toMatchObject([{ type: 'A', data: BLOCK_PAGE }]);
+    expect(edeOf(reply)?.code).toBe(15);
+  });
+
+  it('SYS-5: AAAA for a blocked name gets an empty NOERROR answer (no IPv6 block address)', async () => {
+    const reply = await ask(port, 'facebook.com', { type: 'AAAA', edns: 1232, from: STAFF });
+    expect(rcodeOf(reply.raw)).toBe(0);
+    expect(reply.answers).toEqual([]);
+    expect(edeOf(reply)?.code).toBe(15);
+  });
+
+  it('adds no OPT record when the query carried none (RFC 6891)', async () => {
+    const reply = await ask(port, 'facebook.com', { from: STAFF });
+    expect(reply.answers).toMatchObject([{ data: BLOCK_PAGE }]);
+    expect(reply.additionals ?? []).toEqual([]);
+  });
+
+  it('SYS-6: an unregistered device gets the unregistered-device answer', async () => {
+    const reply = await ask(port, 'www.gov.uk', { edns: 1232, from: UNREGISTERED });
+    expect(reply.answers).toMatchObject([{ type: 'A', data: BLOCK_PAGE }]);
+    const ede = edeOf(reply);
+    expect(ede?.code).toBe(15);
+    expect(ede?.text).toContain('SYS-6');
+  });
+
+  it('BRE-2: withdrawing internet access blocks every name for that person, until lifted', async () => {
+    const withdrawal = newId();
+    await store.db
+      .insertInto('access_withdrawals')
+      .values({
+        id: withdrawal,
+        person_id: personId,
+        web: 1,
+        mail: 0,
+        reason: 'sanction',
+        withdrawn_by: personId,
+        withdrawn_at: new Date().toISOString(),
+        lifted_by: null,
+        lifted_at: null,
+      })
+      .execute();
+    await state.refresh();
+    const reply = await ask(port, 'www.gov.uk', { edns: 1232, from: STAFF });
+    expect(reply.answers).toMatchObject([{ data: BLOCK_PAGE }]);
+    expect(edeOf(reply)).toMatchObject({ code: 17 }); // Filtered: a per-person measure
+    expect(edeOf(reply)?.text).toContain('BRE-2');
+    await store.db
+      .updateTable('access_withdrawals')
+      .set({ lifted_at: new Date().toISOString(), lifted_by: personId })
+      .where('id', '=', withdrawal)
+      .execute();
+    await state.refresh();
+    const after = await ask(port, 'www.gov.uk', { edns: 1232, from: STAFF });
+    expect(after.answers).toMatchObject([{ data: '192.0.2.80' }]);
+  });
+
+  it("the school's allow list lets a listed name through", async () => {
+    await store.db
+      .insertInto('web_lists')
+      .values({
+        id: newId(),
+        list: 'allow',
+        host: 'allowed.facebook.com',
+        reason: 'the school page',
+        added_by: personId,
+        added_at: new Date().toISOString(),
+      })
+      .execute();
+    await state.refresh();
+    const reply = await ask(port, 'allowed.facebook.com', { from: STAFF });
+    expect(reply.answers).toMatchObject([{ type: 'A', data: '192.0.2.81' }]);
+  });
+
+  it('nxdomain mode: a pack that answers blocked names NXDOMAIN', async () => {
+    const before = policy.current();
+    policy.replace(
+      compileShipped((t) => replaceOnce(t, 'blockAnswer: block-page', 'blockAnswer: nxdomain')),
+    );
+    try {
+      await state.refresh();
+      const reply = await ask(port, 'facebook.com', { edns: 1232, from: STAFF });
+      expect(rcodeOf(reply.raw)).toBe(3);
+      expect(reply.answers).toEqual([]);
+      expect(edeOf(reply)?.code).toBe(15);
+    } finally {
+      policy.replace(before);
+      await state.refresh();
+    }
+  });
+});
+
+describe('DNS filter: forwarding and the cache', () => {
+  it('forwards an allowed name and returns its answer; the second query comes from the cache with a lower TTL', async () => {
+    const first = await ask(port, 'a.example', { from: STAFF, edns: 1232 });
+    expect(first.answers).toMatchObject([{ type: 'A', data: '192.0.2.1', ttl: 300 }]);
+    expect(edeOf(first)).toBeNull();
+    expect(standIn.count('a.example')).toBe(1);
+    await new Promise((r) => setTimeout(r, 1100));
+    const second = await ask(port, 'A.Example', { from: STAFF });
+    expect(second.questions?.[0]?.name).toBe('A.Example');
+    expect(ttlsOf(second)[0]).toBeLessThan(300);
+    expect(second.answers).toMatchObject([{ data: '192.0.2.1' }]);
+    expect(standIn.count('a.example')).toBe(1);
+  });
+
+  it('caches NXDOMAIN for the SOA minimum (RFC 2308)', async () => {
+    const first = await ask(port, 'nope.example', { from: STAFF });
+    expect(rcodeOf(first.raw)).toBe(3);
+    const second = await ask(port, 'nope.example', { from: STAFF });
+    expect(rcodeOf(second.raw)).toBe(3);
+    expect(second.authorities).toMatchObject([{ type: 'SOA' }]);
+    expect(standIn.count('nope.example')).toBe(1);
+  });
+
+  it('coalesces identical queries in flight into one upstream query', async () => {
+    const replies = await Promise.all(
+      Array.from({ length: 5 }, () => ask(port, 'www.gov.uk', { type: 'AAAA', from: STAFF })),
+    );
+    expect(replies.every((r) => rcodeOf(r.raw) === 0)).toBe(true);
+    expect(standIn.count('www.gov.uk', 'AAAA')).toBe(1);
+  });
+
+  it('truncates an answer larger than the client can take (TC=1) and gives it whole over TCP', async () => {
+    const udp = await ask(port, 'big.example', { from: STAFF });
+    expect(udp.raw[2]! & 0x02).toBe(0x02);
+    const [tcp] = await askTcp(port, [encodeQuery('big.example')]);
+    const decoded = packet.decode(tcp!);
+    expect(decoded.answers).toHaveLength(60);
+  });
+
+  it('asks the upstream again over TCP when its UDP answer is truncated', async () => {
+    // The whole answer (about 1,500 octets uncompressed) exceeds 1232, so the client's UDP reply
+    // is truncated in turn; over TCP the client gets it whole, from the cache.
+    const udp = await ask(port, 'tc.example', { from: STAFF, edns: 4096 });
+    expect(udp.raw[2]! & 0x02).toBe(0x02);
+    expect(standIn.count('tc.example')).toBe(2); // once over UDP, once over TCP
+    const [tcp] = await askTcp(port, [encodeQuery('tc.example')]);
+    expect(packet.decode(tcp!).answers).toHaveLength(60);
+    expect(standIn.count('tc.example')).toBe(2);
+  });
+
+  it('answers SERVFAIL with an Extended DNS Error within the timeout when no upstream answers', async () => {
+    const down = await startDnsFilter(
+      { state, log: silent },
+      dnsOptions([`127.0.0.1:${await deadPort()}`, `127.0.0.1:${await deadPort()}`], {
+        attemptTimeoutMs: 150,
+        queryTimeoutMs: 500,
+      }),
+    );
+    try {
+      const started = Date.now();
+      const reply = await ask(down.address.udp.port, 'www.gov.uk', {
+        from: STAFF,
+        edns: 1232,
+        timeoutMs: 3000,
+      });
+      expect(Date.now() - started).toBeLessThan(1500);
+      expect(rcodeOf(reply.raw)).toBe(2);
+      expect([22, 23]).toContain(edeOf(reply)?.code);
+    } finally {
+      await down.stop();
+    }
+  });
+
+  it('moves to the next upstream when the first does not answer', async () => {
+    const failover = await startDnsFilter(
+      { state, log: silent },
+      dnsOptions([`127.0.0.1:${await deadPort()}`, `127.0.0.1:${standIn.port}`], {
+        attemptTimeoutMs: 150,
+      }),
+    );
+    try {
+      const reply = await ask(failover.address.udp.port, 'www.gov.uk', { from: STAFF });
+      expect(reply.answers).toMatchObject([{ data: '192.0.2.80' }]);
+    } finally {
+      await failover.stop();
+    }
+  });
+});
+
+describe('DNS filter: TCP and hostile input', () => {
+  it('answers 3 pipelined queries on one TCP connection (RFC 7766)', async () => {
+    const queries = [
+      encodeQuery('facebook.com', { id: 1 }),
+      encodeQuery('www.gov.uk', { id: 2 }),
+      encodeQuery('nope.example', { id: 3 }),
+    ];
+    const replies = (await askTcp(port, queries)).map((r) => packet.decode(r));
+    const byId = new Map(replies.map((r) => [r.id, r]));
+    expect([...byId.keys()].sort()).toEqual([1, 2, 3]);
+    expect(byId.get(1)?.answers).toMatchObject([{ data: BLOCK_PAGE }]);
+    expect(byId.get(2)?.answers).toMatchObject([{ data: '192.0.2.80' }]);
+    expect((byId.get(3)?.flags ?? 0) & 0xf).toBe(3);
+  });
+
+  it('survives a truncated TCP frame and a length beyond the data, then keeps answering', async () => {
+    const net = await import('node:net');
+    await new Promise<void>((resolve) => {
+      const s = net.connect({ port, host: '127.0.0.1' }, () => {
+        s.write(Buffer.from([0x00, 0xff, 1, 2, 3])); // says 255 octets, sends 3, then hangs up
+        s.end();
+      });
+      s.on('close', () => resolve());
+      s.on('error', () => resolve());
+    });
+    await new Promise<void>((resolve) => {
+      const s = net.connect({ port, host: '127.0.0.1' }, () =>
+        s.write(Buffer.from([0, 3, 1, 2, 3])),
+      );
+      s.on('close', () => resolve()); // a frame shorter than a header: the filter hangs up
+      s.on('error', () => resolve());
+    });
+    const reply = await ask(port, 'www.gov.uk', { from: STAFF });
+    expect(reply.answers).toMatchObject([{ data: '192.0.2.80' }]);
+  });
+
+  it('answers FORMERR to a query with two questions and to a compression pointer', async () => {
+    const two = packet.encode({
+      type: 'query',
+      id: 7,
+      questions: [
+        { type: 'A', name: 'a.example' },
+        { type: 'A', name: 'b.example' },
+      ],
+    });
+    const r1 = await sendUdp(port, two);
+    expect(r1 && rcodeOf(r1)).toBe(1);
+    const pointer = Buffer.from([0, 8, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xc0, 12, 0, 1, 0, 1]);
+    const r2 = await sendUdp(port, pointer);
+    expect(r2 && rcodeOf(r2)).toBe(1);
+    expect(r2?.readUInt16BE(0)).toBe(8);
+  });
+
+  it('never crashes on garbage UDP and keeps answering the next client', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(
+          fc.uint8Array({ minLength: 0, maxLength: 600 }),
+          // A plausible header with hostile counts and a random tail.
+          fc
+            .tuple(
+              fc.integer({ min: 0, max: 65535 }),
+              fc.integer({ min: 0, max: 0x7fff }),
+              fc.array(fc.integer({ min: 0, max: 65535 }), { minLength: 4, maxLength: 4 }),
+              fc.uint8Array({ maxLength: 300 }),
+            )
+            .map(([id, flags, counts, tail]) => {
+              const b = Buffer.alloc(12 + tail.length);
+              b.writeUInt16BE(id, 0);
+              b.writeUInt16BE(flags, 2);
+              for (const [i, c] of counts.entries()) b.writeUInt16BE(c, 4 + i * 2);
+              Buffer.from(tail).copy(b, 12);
+              return new Uint8Array(b);
+            }),
+        ),
+        async (bytes) => {
+          const reply = await sendUdp(port, Buffer.from(bytes), { timeoutMs: 50 });
+          if (reply) expect(reply.length).toBeGreaterThanOrEqual(12);
+        },
+      ),
+      { numRuns: 100 },
+    );
+    const reply = await ask(port, 'www.gov.uk', { from: STAFF });
+    expect(reply.answers).toMatchObject([{ data: '192.0.2.80' }]);
+  });
+});
+
+describe('DNS filter: activity', () => {
+  it('WEB-6, WEB-7: records every decision with who, where and why, without waiting on the store', async () => {
+    await ask(port, 'mail.example-webmail.com', { from: STAFF });
+    // The browser's AAAA for the same visit joins the same record (dns.activityMergeSeconds).
+    await ask(port, 'mail.example-webmail.com', { type: 'AAAA', from: STAFF });
+    await activity.flush();
+    const rows = await store.db
+      .selectFrom('web_activity')
+      .selectAll()
+      .where('source', '=', 'dns')
+      .where('host', '=', 'mail.example-webmail.com')
+      .execute();
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({
+      decision: 'block',
+      reason: 'category',
+      client_ip: STAFF,
+      person_id: personId,
+      method: 'A',
+    });
+    expect(JSON.parse(rows[0]!.clause_ids)).toContain('SYS-5');
+    expect(JSON.parse(rows[0]!.categories)).toEqual(['webmail']);
+    const allowed = await store.db
+      .selectFrom('web_activity')
+      .select(['decision', 'device_id'])
+      .where('host', '=', 'www.gov.uk')
+      .where('decision', '=', 'allow')
+      .execute();
+    expect(allowed.length).toBeGreaterThan(0);
+    expect(allowed[0]?.device_id).not.toBeNull();
+  });
+
+  it('MIS-2(a): a pornography lookup alerts once (web.alert in the audit log), not on every repeat', async () => {
+    await ask(port, 'adult.example', { from: STAFF });
+    await ask(port, 'www.adult.example', { from: STAFF });
+    await ask(port, 'adult.example', { from: STAFF });
+    await new Promise((r) => setTimeout(r, 100));
+    const entries = await store.db
+      .selectFrom('audit_log')
+      .selectAll()
+      .where('action', '=', 'web.alert')
+      .execute();
+    expect(entries).toHaveLength(2); // adult.example once, www.adult.example once
+    expect(entries[0]?.target_id).toBe(personId);
+  });
+});
