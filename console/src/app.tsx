@@ -29,6 +29,9 @@ const PolicyScreen = lazy(() =>
 const SettingsScreen = lazy(() =>
   import('./screens/settings.tsx').then((m) => ({ default: m.SettingsScreen })),
 );
+const WebFilterScreen = lazy(() =>
+  import('./screens/web-filter.tsx').then((m) => ({ default: m.WebFilterScreen })),
+);
 
 /** Lets signed-in people (and locked sessions, under the overlay) through. */
 function RequireSession({ children }: { children: ReactNode }) {
@@ -44,16 +47,20 @@ function Allowed({
   what,
   children,
 }: {
-  permission: string;
+  /** One permission, or a list of which any one will do. */
+  permission: string | readonly string[];
   what: string;
   children: ReactNode;
 }) {
   const { session, can } = useSession();
   // A locked session has no permissions to show yet: keep the page until it is unlocked.
   if (session?.state === 'locked') return <Loading label="Locked" />;
-  if (!can(permission)) return <NoAccess what={what} />;
+  const allowed = typeof permission === 'string' ? can(permission) : permission.some((p) => can(p));
+  if (!allowed) return <NoAccess what={what} />;
   return <Suspense fallback={<Loading />}>{children}</Suspense>;
 }
+
+const WEB_FILTER_PERMISSIONS = ['webfilter.test', 'webfilter.reports', 'webfilter.manage'];
 
 function NotFound() {
   return (
@@ -125,6 +132,14 @@ export function App() {
             element={
               <Allowed permission="policy.manage" what="the settings">
                 <SettingsScreen />
+              </Allowed>
+            }
+          />
+          <Route
+            path="/web-filter"
+            element={
+              <Allowed permission={WEB_FILTER_PERMISSIONS} what="the web filter">
+                <WebFilterScreen />
               </Allowed>
             }
           />

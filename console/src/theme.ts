@@ -23,6 +23,9 @@ export const cssVariablesResolver: CSSVariablesResolver = (t) => ({
     '--mantine-color-error': t.colors.red[9]!,
     '--mantine-color-green-light-color': '#1e6b32',
     '--mantine-color-red-light-color': '#a51d1d',
+    // Filled controls (the current page in the navigation, primary buttons) darken on hover
+    // rather than lighten, so white text keeps at least 4.5:1.
+    '--mantine-color-blue-filled-hover': '#104a80',
   },
   dark: {},
 });

@@ -17,6 +17,7 @@ export const PERMISSIONS = {
   'webfilter.test': 'Test a web address: what the web filter does for a person or device, and why',
   'webfilter.reports':
     'See web activity in aggregate (by category, group and hour; not one person)',
+  'webfilter.manage': "Update the category lists and keep the school's own allow and deny lists",
 } as const;
 
 export type Permission = keyof typeof PERMISSIONS;

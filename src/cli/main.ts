@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/config.ts';
 import { registerAccountCommands } from './commands/accounts.ts';
+import { registerListCommands } from './commands/lists.ts';
 import { registerPeopleCommands } from './commands/people.ts';
 import { registerPolicyCommands } from './commands/policy.ts';
 import { registerSystemCommands } from './commands/system.ts';
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerPeopleCommands(program);
   registerPolicyCommands(program);
   registerAccountCommands(program);
+  registerListCommands(program);
   return program;
 }
 

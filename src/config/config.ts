@@ -235,6 +235,29 @@ export const ConfigSchema = z.object({
         .describe(
           'The category lists the web filter uses: a squidGuard/UT1 folder (CATEGORY/domains, CATEGORY/urls) or the upstream .tar.gz of the same layout. Loaded once at start, with progress logged.',
         ),
+      listsUrl: z
+        .string()
+        .url()
+        .default('https://dsi.ut-capitole.fr/blacklists/download/blacklists.tar.gz')
+        .describe(
+          'Where `custos lists update` (and the console\'s "update the lists") downloads the UT1 tarball from. The lists it installs go to lists/ut1.tar.gz inside dataDir and take precedence over webfilter.lists.',
+        ),
+      listsMaxShrink: z.coerce
+        .number()
+        .min(0)
+        .max(1)
+        .default(0.5)
+        .describe(
+          'An update is refused when a category the policy names would lose more than this fraction of its entries compared with the lists in force (a truncated download must not unblock the web). 1 turns the check off.',
+        ),
+      listsWatchIntervalMs: z.coerce
+        .number()
+        .int()
+        .min(100)
+        .default(10_000)
+        .describe(
+          'How often a running gateway checks whether new lists were installed (by another process or machine), in milliseconds.',
+        ),
     })
     .prefault({})
     .describe(

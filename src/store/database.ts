@@ -16,6 +16,8 @@ export interface Store {
   dialect: DialectName;
   /** Human-readable place, password hidden: "sqlite:./data/custos.db" or "postgres://host/db". */
   describe: string;
+  /** The SQLite database file, for writers that keep a connection of their own. */
+  sqliteFile?: string | undefined;
   /** The PostgreSQL schema in use when one was asked for (tests); undefined means the default. */
   schema?: string | undefined;
   ping(): Promise<void>;
@@ -59,6 +61,7 @@ function openSqlite(file: string): Store {
     db,
     dialect: 'sqlite',
     describe: `sqlite:${file}`,
+    sqliteFile: file === ':memory:' ? undefined : file,
     async ping() {
       await sql`select 1`.execute(db);
     },

@@ -1,6 +1,7 @@
 // The web filter over HTTP, mounted at /api/webfilter: "test a URL" (what the filter would do for
-// a person or a device, and under which clauses) and the activity summary, which is aggregates
-// only (WEB-6): per-person browsing is read only inside a monitoring case.
+// a person or a device, and under which clauses), the activity summary, which is aggregates
+// only (WEB-6): per-person browsing is read only inside a monitoring case, and the lists
+// (lists.routes.ts).
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AppContext } from '../api/context.ts';
@@ -8,6 +9,7 @@ import { downloadVerdict } from '../policy/decisions/web.ts';
 import { AppError } from '../shared/errors.ts';
 import { fromJson } from '../store/columns.ts';
 import { normaliseHost } from './categories/index.ts';
+import { listsRoutes } from './lists.routes.ts';
 import { extensionOfPath } from './proxy/server.ts';
 import {
   countsByCategories,
@@ -99,6 +101,8 @@ const add = (
 export const webfilterRoutes =
   (ctx: AppContext): FastifyPluginAsyncZod =>
   async (app) => {
+    await app.register(listsRoutes(ctx));
+
     app.get(
       '/test',
       {

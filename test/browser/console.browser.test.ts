@@ -177,6 +177,9 @@ describe('the console', { timeout: 180_000 }, () => {
 
     // The server alone locked (say, the page was asleep): the next request meets
     // `session_locked`, the overlay asks for the password, and the request then goes through.
+    // First let the requests that follow the unlock finish: one landing after the sessions are
+    // aged would mark them active again.
+    await page.waitForLoadState('networkidle');
     idleSessions(h.server, 11);
     await field(page, 'Search').fill('');
     // Filtering a school-sized directory happens in the page and asks the server nothing...

@@ -22,6 +22,8 @@ export interface NavItem {
   description: string;
   /** Shown only to people holding this permission; none = everyone signed in. */
   permission?: string;
+  /** Shown only to people holding at least one of these permissions. */
+  anyOf?: readonly string[];
 }
 
 export const NAV_ITEMS: readonly NavItem[] = [
@@ -51,6 +53,12 @@ export const NAV_ITEMS: readonly NavItem[] = [
     permission: 'audit.read',
   },
   {
+    to: '/web-filter',
+    label: 'Web filter',
+    description: 'Categories, lists, test a URL',
+    anyOf: ['webfilter.test', 'webfilter.reports', 'webfilter.manage'],
+  },
+  {
     to: '/settings',
     label: 'Settings',
     description: 'The policy pack in force',
@@ -69,7 +77,10 @@ export function Shell() {
   const { session, can, signOut } = useSession();
   const [opened, { toggle, close }] = useDisclosure(false);
   const { pathname } = useLocation();
-  const items = NAV_ITEMS.filter((item) => !item.permission || can(item.permission));
+  const items = NAV_ITEMS.filter(
+    (item) =>
+      (!item.permission || can(item.permission)) && (!item.anyOf || item.anyOf.some((p) => can(p))),
+  );
 
   return (
     <AppShell
