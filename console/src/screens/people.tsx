@@ -6,7 +6,7 @@ import { Anchor, Badge, Button, Select, SimpleGrid, Table, Text, TextInput } fro
 import { useDebouncedValue } from '@mantine/hooks';
 import { keepPreviousData, useInfiniteQuery, useQuery } from '@tanstack/react-query';
 import { useVirtualizer } from '@tanstack/react-virtual';
-import { useDeferredValue, useEffect, useMemo, useRef, useState } from 'react';
+import { memo, useCallback, useDeferredValue, useEffect, useMemo, useRef, useState } from 'react';
 import { Link, useSearchParams } from 'react-router-dom';
 import { api } from '../api.ts';
 import { Empty, ErrorAlert, Loading, Page } from '../components/page.tsx';
@@ -147,7 +147,10 @@ export function PeopleScreen() {
   const total = clientSide ? rows.length : (people.data?.pages[0]?.total ?? 0);
   const pending = whole.isPending || (whole.data === null && people.isPending);
   const error = whole.error ?? people.error;
-  const kinds = kindOptions(policy.data);
+  const kinds = useMemo(() => kindOptions(policy.data), [policy.data]);
+  // Stable, so memoised rows are not rendered again on every scroll frame.
+  const kindLabel = useCallback((k: string) => labelOf(kinds, k), [kinds]);
+  const roleLabel = useCallback((r: string) => roleName(policy.data, r), [policy.data]);
   const roles = roleOptions(
     policy.data,
     rows.slice(0, 500).flatMap((p) => p.roles),
@@ -270,8 +273,8 @@ export function PeopleScreen() {
         <PeopleTable
           rows={rows}
           total={total}
-          kindLabel={(k) => labelOf(kinds, k)}
-          roleLabel={(r) => roleName(policy.data, r)}
+          kindLabel={kindLabel}
+          roleLabel={roleLabel}
           loadMore={() => {
             if (!clientSide && people.hasNextPage && !people.isFetchingNextPage) {
               void people.fetchNextPage();
@@ -349,42 +352,15 @@ function PeopleTable({
                 <td colSpan={6} style={{ padding: 0, border: 0 }} />
               </tr>
             ) : null}
-            {items.map((item) => {
-              const person = rows[item.index];
-              return (
-                <Table.Tr
-                  key={person?.id ?? `pending-${item.index}`}
-                  style={{ height: ROW_HEIGHT }}
-                  aria-rowindex={item.index + 2}
-                  data-testid={person ? 'person-row' : undefined}
-                >
-                  {person ? (
-                    <>
-                      <Table.Td>
-                        <Anchor component={Link} to={`/people/${person.id}`}>
-                          {person.familyName}, {person.givenName}
-                        </Anchor>
-                      </Table.Td>
-                      <Table.Td title={person.email}>{person.email}</Table.Td>
-                      <Table.Td>{kindLabel(person.kind)}</Table.Td>
-                      <Table.Td title={person.groups.join(', ')}>
-                        {person.groups.join(', ') || '—'}
-                      </Table.Td>
-                      <Table.Td>{person.roles.map(roleLabel).join(', ') || '—'}</Table.Td>
-                      <Table.Td>
-                        <StatusBadge status={person.status} />
-                      </Table.Td>
-                    </>
-                  ) : (
-                    <Table.Td colSpan={6}>
-                      <Text size="sm" c="dimmed">
-                        Loading…
-                      </Text>
-                    </Table.Td>
-                  )}
-                </Table.Tr>
-              );
-            })}
+            {items.map((item) => (
+              <PersonRowView
+                key={rows[item.index]?.id ?? `pending-${item.index}`}
+                index={item.index}
+                person={rows[item.index]}
+                kindLabel={kindLabel}
+                roleLabel={roleLabel}
+              />
+            ))}
             {paddingBottom > 0 ? (
               <tr aria-hidden style={{ height: paddingBottom }}>
                 <td colSpan={6} style={{ padding: 0, border: 0 }} />
@@ -396,6 +372,53 @@ function PeopleTable({
     </>
   );
 }
+
+/**
+ * One row. Memoised: while scrolling, rows that stay in view are not rendered again, which keeps
+ * each frame short on a slow laptop.
+ */
+const PersonRowView = memo(function PersonRowView({
+  index,
+  person,
+  kindLabel,
+  roleLabel,
+}: {
+  index: number;
+  person: PersonRow | undefined;
+  kindLabel(kind: string): string;
+  roleLabel(role: string): string;
+}) {
+  return (
+    <Table.Tr
+      style={{ height: ROW_HEIGHT }}
+      aria-rowindex={index + 2}
+      data-testid={person ? 'person-row' : undefined}
+    >
+      {person ? (
+        <>
+          <Table.Td>
+            <Anchor component={Link} to={`/people/${person.id}`}>
+              {person.familyName}, {person.givenName}
+            </Anchor>
+          </Table.Td>
+          <Table.Td title={person.email}>{person.email}</Table.Td>
+          <Table.Td>{kindLabel(person.kind)}</Table.Td>
+          <Table.Td title={person.groups.join(', ')}>{person.groups.join(', ') || '—'}</Table.Td>
+          <Table.Td>{person.roles.map(roleLabel).join(', ') || '—'}</Table.Td>
+          <Table.Td>
+            <StatusBadge status={person.status} />
+          </Table.Td>
+        </>
+      ) : (
+        <Table.Td colSpan={6}>
+          <Text size="sm" c="dimmed">
+            Loading…
+          </Text>
+        </Table.Td>
+      )}
+    </Table.Tr>
+  );
+});
 
 export function StatusBadge({ status }: { status: string }) {
   // Dark enough for white text at badge size (AA contrast).
