@@ -70,7 +70,7 @@ function CategoryChart({ rows, title }: { rows: Row[]; title: string }) {
         return (
           <g key={r.key}>
             <text x={labelWidth - 8} y={y + 17} textAnchor="end" fontSize="13" fill="#212529">
-              {r.label.length > 30 ? `${r.label.slice(0, 29)}…` : r.label}
+              {r.label.length > 27 ? `${r.label.slice(0, 26)}…` : r.label}
             </text>
             <rect x={labelWidth} y={y + 2} width={wb} height={12} fill={BLOCKED_COLOUR} />
             <text x={labelWidth + wb + 4} y={y + 12} fontSize="11" fill="#212529">
