@@ -29,6 +29,9 @@ const PolicyScreen = lazy(() =>
 const SettingsScreen = lazy(() =>
   import('./screens/settings.tsx').then((m) => ({ default: m.SettingsScreen })),
 );
+const SecurityScreen = lazy(() =>
+  import('./screens/security.tsx').then((m) => ({ default: m.SecurityScreen })),
+);
 const WebFilterScreen = lazy(() =>
   import('./screens/web-filter.tsx').then((m) => ({ default: m.WebFilterScreen })),
 );
@@ -124,6 +127,14 @@ export function App() {
             element={
               <Allowed permission="audit.read" what="the audit trail">
                 <AuditScreen />
+              </Allowed>
+            }
+          />
+          <Route
+            path="/security"
+            element={
+              <Allowed permission="security.flags.read" what="sign-ins flagged for review">
+                <SecurityScreen />
               </Allowed>
             }
           />

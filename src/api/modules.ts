@@ -8,6 +8,7 @@ import { directoryRoutes } from '../directory/routes.ts';
 import { policyDocumentRoutes } from '../governance/policy-document/routes.ts';
 import { packRoutes } from '../policy/packs.routes.ts';
 import { policyRoutes } from '../policy/routes.ts';
+import { securityRoutes } from '../security/routes.ts';
 import { webfilterRoutes } from '../webfilter/routes.ts';
 import type { AppContext } from './context.ts';
 
@@ -26,5 +27,6 @@ export function moduleRoutes(ctx: AppContext): ModuleRoutes[] {
     { prefix: '/api/attention', plugin: attentionRoutes(ctx) },
     { prefix: '/api/policy/packs', plugin: packRoutes(ctx) },
     { prefix: '/api/webfilter', plugin: webfilterRoutes(ctx) },
+    { prefix: '/api/security', plugin: securityRoutes(ctx) },
   ];
 }

@@ -2,6 +2,7 @@
 // provider here.
 import { createDirectoryService } from '../directory/service.ts';
 import { policyDocumentAttention } from '../governance/policy-document/attention.ts';
+import { createSecurityFlagsService } from '../security/flags.service.ts';
 import type { AttentionProvider } from './service.ts';
 
 /** An empty directory: the people who manage it are asked to import the staff (SCP-1). */
@@ -29,7 +30,28 @@ const directoryAttention: AttentionProvider = async (ctx, principal) => {
   ];
 };
 
+/** Sign-ins flagged for review (PWD-4), for those who review them. */
+const securityAttention: AttentionProvider = async (ctx, principal) => {
+  if (!principal.permissions.has('security.flags.read')) return [];
+  const open = await createSecurityFlagsService(ctx).countOpen();
+  if (open === 0) return [];
+  return [
+    {
+      id: 'security-flags',
+      kind: 'security.flags',
+      title: open === 1 ? '1 sign-in flagged for review' : `${open} sign-ins flagged for review`,
+      detail:
+        "An account was signed in from two places at once, or locked after failed attempts. Check with the person that it was them; logging on with another person's password is misconduct (PWD-4).",
+      clauseIds: ['PWD-4'],
+      href: '/security',
+      action: 'Review',
+      severity: 'warning',
+    },
+  ];
+};
+
 export const ATTENTION_PROVIDERS: readonly AttentionProvider[] = [
   directoryAttention,
+  securityAttention,
   policyDocumentAttention,
 ];

@@ -59,6 +59,12 @@ export const NAV_ITEMS: readonly NavItem[] = [
     anyOf: ['webfilter.test', 'webfilter.reports', 'webfilter.manage'],
   },
   {
+    to: '/security',
+    label: 'Flagged sign-ins',
+    description: 'Two places at once (PWD-4)',
+    permission: 'security.flags.read',
+  },
+  {
     to: '/settings',
     label: 'Settings',
     description: 'The policy pack in force',
