@@ -87,15 +87,14 @@ export async function startStandIn(records: StandInRecords): Promise<StandIn> {
   };
   const later = (fn: () => void) =>
     records.delayMs ? setTimeout(fn, records.delayMs) : setImmediate(fn);
-  const udp = dgram.createSocket('udp4');
-  udp.on('message', (msg, rinfo) => {
+  let udp = dgram.createSocket('udp4');
+  const onMessage = (msg: Buffer, rinfo: dgram.RemoteInfo) => {
     const query = packet.decode(msg);
     note(query);
     if (silent) return;
     later(() => udp.send(answerFor(query, records, false), rinfo.port, rinfo.address));
-  });
-  await new Promise<void>((r) => udp.bind(0, '127.0.0.1', () => r()));
-  const port = udp.address().port;
+  };
+  udp.on('message', onMessage);
   const sockets = new Set<net.Socket>();
   const tcp = net.createServer((socket) => {
     sockets.add(socket);
@@ -118,10 +117,27 @@ export async function startStandIn(records: StandInRecords): Promise<StandIn> {
     });
     socket.on('error', () => {});
   });
-  await new Promise<void>((resolve, reject) => {
-    tcp.once('error', reject);
-    tcp.listen(port, '127.0.0.1', () => resolve());
-  });
+  // UDP and TCP on one port: the port UDP is given may be taken for TCP, so try a few.
+  let port = 0;
+  for (let attempt = 0; ; attempt++) {
+    await new Promise<void>((r) => udp.bind(0, '127.0.0.1', () => r()));
+    port = udp.address().port;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        tcp.once('error', reject);
+        tcp.listen(port, '127.0.0.1', () => {
+          tcp.off('error', reject);
+          resolve();
+        });
+      });
+      break;
+    } catch (error) {
+      if (attempt >= 10) throw error;
+      await new Promise<void>((r) => udp.close(() => r()));
+      udp = dgram.createSocket('udp4');
+      udp.on('message', onMessage);
+    }
+  }
   return {
     port,
     count: (name, type = 'A') => counts.get(`${name} ${type}`) ?? 0,
