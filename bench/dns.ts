@@ -41,30 +41,10 @@ import { createActivityRecorder } from '../src/webfilter/activity.ts';
 import { loadCategoryFolder, normaliseHost } from '../src/webfilter/categories/index.ts';
 import { startDnsFilter } from '../src/webfilter/dns/server.ts';
 import { createWebFilterState } from '../src/webfilter/state.ts';
+import { BASELINE_CATEGORIES, LISTS, ROOT } from './baseline.ts';
 
-const ROOT = join(import.meta.dirname, '..');
-const LISTS = join(ROOT, 'lists/ut1');
 const PACK = join(ROOT, 'policy-packs/palfrey-infant/policy.yaml');
-const CATEGORIES = [
-  'audio-video',
-  'chat',
-  'social_networks',
-  'webmail',
-  'gambling',
-  'games',
-  'dating',
-  'drogue',
-  'warez',
-  'hacking',
-  'agressif',
-  'redirector',
-  'vpn',
-  'shortener',
-  'filehosting',
-  'radio',
-  'mixed_adult',
-  'remote-control',
-];
+const CATEGORIES = BASELINE_CATEGORIES;
 const PORTS = {
   upstream: 15390,
   custos: 15391,

@@ -36,29 +36,9 @@ import { loadCategoryFolder } from '../src/webfilter/categories/loader.ts';
 import { indexStats } from '../src/webfilter/categories/matcher.ts';
 import { normaliseHost } from '../src/webfilter/categories/normalise.ts';
 import { ReferenceMatcher } from '../src/webfilter/categories/reference.ts';
+import { BASELINE_CATEGORIES } from './baseline.ts';
 
 const SHIPPED = join(import.meta.dirname, '../lists/ut1');
-/** The 18 UT1 categories of the peer baselines (the design notes, BASELINES.md). */
-const BASELINE_CATEGORIES = [
-  'audio-video',
-  'chat',
-  'social_networks',
-  'webmail',
-  'gambling',
-  'games',
-  'dating',
-  'drogue',
-  'warez',
-  'hacking',
-  'agressif',
-  'redirector',
-  'vpn',
-  'shortener',
-  'filehosting',
-  'radio',
-  'mixed_adult',
-  'remote-control',
-];
 const BATCH = 1000;
 
 const { values: args } = parseArgs({
@@ -326,7 +306,7 @@ function prepare(
 ): { dir: string; only: string[] | null; names: number } {
   const dir = join(work, `lists-${target}`);
   mkdirSync(dir, { recursive: true });
-  const only = target <= 250_000 ? BASELINE_CATEGORIES : null;
+  const only = target <= 250_000 ? [...BASELINE_CATEGORIES] : null;
   const listed = new Set<string>();
   for (const category of readdirSync(SHIPPED)) {
     if (only !== null && !only.includes(category)) continue;

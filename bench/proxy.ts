@@ -25,29 +25,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import { BASELINE_CATEGORIES, LISTS, ROOT } from './baseline.ts';
 
-const ROOT = path.resolve(import.meta.dirname, '..');
-const LISTS = path.join(ROOT, 'lists/ut1');
-const CATEGORIES = [
-  'audio-video',
-  'chat',
-  'social_networks',
-  'webmail',
-  'gambling',
-  'games',
-  'dating',
-  'drogue',
-  'warez',
-  'hacking',
-  'agressif',
-  'redirector',
-  'vpn',
-  'shortener',
-  'filehosting',
-  'radio',
-  'mixed_adult',
-  'remote-control',
-];
+const CATEGORIES = BASELINE_CATEGORIES;
 const ALLOWED_HOST = 'www.allowed-site.test';
 const BLOCKED_HOST = 'www.facebook.com';
 
