@@ -1,6 +1,7 @@
 // A new password typed twice, with the parts of the policy's password rule (PWD-2) that the
 // API says it breaks listed under it.
 import { List, PasswordInput, Stack, Text } from '@mantine/core';
+import { type FormEvent, useState } from 'react';
 import { ApiError } from '../api.ts';
 
 export interface PasswordFailure {
@@ -80,4 +81,34 @@ export function PasswordFields({
       />
     </Stack>
   );
+}
+
+/**
+ * The state and submit handler of a form that chooses a new password: both entries must match
+ * before `send` is called; the API's answer (PWD-2 failures, field errors) lands in `error`.
+ */
+export function useNewPasswordForm(send: (password: string) => Promise<void>) {
+  const [password, setPassword] = useState('');
+  const [confirm, setConfirm] = useState('');
+  const [confirmError, setConfirmError] = useState<string | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    setError(null);
+    if (password !== confirm) {
+      setConfirmError('The two passwords are not the same. Type the new password again.');
+      return;
+    }
+    setConfirmError(null);
+    setBusy(true);
+    try {
+      await send(password);
+    } catch (caught) {
+      setError(caught);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return { password, setPassword, confirm, setConfirm, confirmError, error, busy, submit };
 }

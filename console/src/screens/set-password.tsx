@@ -1,22 +1,32 @@
 // Setting a password from a one-time link (/set-password#token=...), sent for a new account or
 // after a reset by someone who manages accounts.
 import { Alert, Button, Code, Stack, Text } from '@mantine/core';
-import { type FormEvent, useState } from 'react';
 import { useLocation, useNavigate } from 'react-router-dom';
 import { api } from '../api.ts';
 import { ErrorAlert } from '../components/page.tsx';
-import { PasswordFields, passwordFailures } from '../components/password-fields.tsx';
+import {
+  PasswordFields,
+  passwordFailures,
+  useNewPasswordForm,
+} from '../components/password-fields.tsx';
 import { PublicFrame, tokenFromHash } from '../components/public-frame.tsx';
 
 export function SetPasswordScreen() {
   const location = useLocation();
   const navigate = useNavigate();
   const token = tokenFromHash(location.hash);
-  const [password, setPassword] = useState('');
-  const [confirm, setConfirm] = useState('');
-  const [confirmError, setConfirmError] = useState<string | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
+  const { password, setPassword, confirm, setConfirm, confirmError, error, busy, submit } =
+    useNewPasswordForm(async (chosen) => {
+      await api('/api/auth/password/reset', {
+        method: 'POST',
+        body: { token, password: chosen },
+        quiet: true,
+      });
+      navigate('/sign-in', {
+        replace: true,
+        state: { reason: 'Your password is set. Sign in with it now.' },
+      });
+    });
 
   if (!token) {
     return (
@@ -30,32 +40,6 @@ export function SetPasswordScreen() {
       </PublicFrame>
     );
   }
-
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    setError(null);
-    if (password !== confirm) {
-      setConfirmError('The two passwords are not the same. Type the new password again.');
-      return;
-    }
-    setConfirmError(null);
-    setBusy(true);
-    try {
-      await api('/api/auth/password/reset', {
-        method: 'POST',
-        body: { token, password },
-        quiet: true,
-      });
-      navigate('/sign-in', {
-        replace: true,
-        state: { reason: 'Your password is set. Sign in with it now.' },
-      });
-    } catch (caught) {
-      setError(caught);
-    } finally {
-      setBusy(false);
-    }
-  };
 
   const failures = passwordFailures(error);
   return (

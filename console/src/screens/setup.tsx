@@ -1,11 +1,16 @@
 // First run: while no account exists, `custos serve` prints a one-time link to this page
 // (/setup#token=...). The School Business Manager creates their own account here.
 import { Alert, Button, Code, Group, Stack, Text, TextInput } from '@mantine/core';
-import { type FormEvent, useState } from 'react';
+import { useState } from 'react';
 import { useLocation, useNavigate } from 'react-router-dom';
 import { ApiError, api } from '../api.ts';
 import { ErrorAlert } from '../components/page.tsx';
-import { fieldErrors, PasswordFields, passwordFailures } from '../components/password-fields.tsx';
+import {
+  fieldErrors,
+  PasswordFields,
+  passwordFailures,
+  useNewPasswordForm,
+} from '../components/password-fields.tsx';
 import { PublicFrame, tokenFromHash } from '../components/public-frame.tsx';
 
 export function SetupScreen() {
@@ -15,11 +20,21 @@ export function SetupScreen() {
   const [givenName, setGivenName] = useState('');
   const [familyName, setFamilyName] = useState('');
   const [email, setEmail] = useState('');
-  const [password, setPassword] = useState('');
-  const [confirm, setConfirm] = useState('');
-  const [confirmError, setConfirmError] = useState<string | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
+  const { password, setPassword, confirm, setConfirm, confirmError, error, busy, submit } =
+    useNewPasswordForm(async (chosen) => {
+      const answer = await api<{ email: string }>('/api/auth/setup', {
+        method: 'POST',
+        body: { token, givenName, familyName, email, password: chosen },
+        quiet: true,
+      });
+      navigate(`/sign-in?email=${encodeURIComponent(answer?.email ?? email)}`, {
+        replace: true,
+        state: {
+          reason:
+            'Your account is ready. Sign in with it now; your role then sets up an authenticator app.',
+        },
+      });
+    });
 
   if (!token) {
     return (
@@ -34,35 +49,6 @@ export function SetupScreen() {
       </PublicFrame>
     );
   }
-
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    setError(null);
-    if (password !== confirm) {
-      setConfirmError('The two passwords are not the same. Type the new password again.');
-      return;
-    }
-    setConfirmError(null);
-    setBusy(true);
-    try {
-      const answer = await api<{ email: string }>('/api/auth/setup', {
-        method: 'POST',
-        body: { token, givenName, familyName, email, password },
-        quiet: true,
-      });
-      navigate(`/sign-in?email=${encodeURIComponent(answer?.email ?? email)}`, {
-        replace: true,
-        state: {
-          reason:
-            'Your account is ready. Sign in with it now; your role then sets up an authenticator app.',
-        },
-      });
-    } catch (caught) {
-      setError(caught);
-    } finally {
-      setBusy(false);
-    }
-  };
 
   const failures = passwordFailures(error);
   const fields = fieldErrors(error);
