@@ -22,7 +22,9 @@
 // run at once and the passes alternate between them, so that the machine's load falls on each.
 // Pinned (the default): each server on CPU 0 (`taskset -c 0`), dnsperf (`-c 10 -T 1 -q 200`) and the
 // stand-in on CPU 1. Printed: q/s, mean latency, lost queries, start-up time, memory, and each
-// figure as a ratio to dnsmasq and to Unbound. Compare the ratios: machines differ and are noisy.
+// figure as a ratio to dnsmasq and to Unbound; then the CPU time (user and system) each query cost
+// the server, which other work on the machine disturbs far less than the q/s. Compare the ratios:
+// machines differ and are noisy.
 
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import dgram from 'node:dgram';
@@ -30,21 +32,15 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import pino from 'pino';
-import { loadConfig } from '../src/config/config.ts';
-import { createPolicyHolder } from '../src/policy/holder.ts';
-import { formatPackError, loadPolicyPackFromText } from '../src/policy/loader.ts';
-import { newId } from '../src/store/columns.ts';
-import { openStore } from '../src/store/database.ts';
-import { migrate } from '../src/store/migrations/index.ts';
-import { createActivityRecorder } from '../src/webfilter/activity.ts';
-import { loadCategoryFolder, normaliseHost } from '../src/webfilter/categories/index.ts';
-import { startDnsFilter } from '../src/webfilter/dns/server.ts';
-import { createWebFilterState } from '../src/webfilter/state.ts';
-import { BASELINE_CATEGORIES, LISTS, ROOT } from './baseline.ts';
+import { ROOT } from './baseline.ts';
+import {
+  ALLOWED_ADDRESS,
+  CATEGORIES,
+  listedNames,
+  queryFile,
+  startBenchFilter,
+} from './dns-setup.ts';
 
-const PACK = join(ROOT, 'policy-packs/palfrey-infant/policy.yaml');
-const CATEGORIES = BASELINE_CATEGORIES;
 const PORTS = {
   upstream: 15390,
   custos: 15391,
@@ -52,7 +48,6 @@ const PORTS = {
   dnsmasq: 15393,
   'custos-no-activity': 15394,
 };
-const ALLOWED_ADDRESS = '192.0.2.1';
 
 const { values: args } = parseArgs({
   options: {
@@ -63,132 +58,25 @@ const { values: args } = parseArgs({
   },
 });
 
-/** The bench pack: the shipped one with the three missing UT1 categories blocked for everyone. */
-function benchPolicy() {
-  let text = readFileSync(PACK, 'utf8');
-  const extra = ['shortener', 'filehosting', 'remote-control'];
-  text = text.replace(
-    /\n {2}categories:\n/,
-    `\n  categories:\n${extra.map((c) => `    ${c}:\n      name: ${c}\n      clauseIds: [WEB-1]\n`).join('')}`,
-  );
-  text = text.replace(
-    /(\n {2}everyone:\n {4}block:\n {6}\[\n)/,
-    `$1        ${extra.join(', ')},\n`,
-  );
-  const loaded = loadPolicyPackFromText(text, 'policy.yaml');
-  if (!loaded.ok) throw new Error(loaded.errors.map(formatPackError).join('\n'));
-  return loaded.policy;
-}
-
 // --- the Custos server, run as a child so that it can be pinned --------------------------------
 async function runCustos(dir: string): Promise<void> {
-  const store = await openStore({ sqlitePath: join(dir, `custos-${process.pid}.db`) });
-  await migrate(store);
-  const now = new Date().toISOString();
-  const personId = newId();
-  await store.db
-    .insertInto('people')
-    .values({
-      id: personId,
-      staff_id: null,
-      email: 'bench@school.test',
-      given_name: 'Bench',
-      family_name: 'Mark',
-      kind: 'employee',
-      status: 'active',
-      start_date: null,
-      leave_date: null,
-      supervised_use: 0,
-      created_at: now,
-      updated_at: now,
-    })
-    .execute();
-  await store.db
-    .insertInto('devices')
-    .values({
-      id: newId(),
-      person_id: personId,
-      kind: 'laptop',
-      label: 'bench',
-      mac: null,
-      hostname: null,
-      ip: '127.0.0.1',
-      status: 'approved',
-      approved_by: null,
-      approved_at: now,
-      created_at: now,
-      updated_at: now,
-    })
-    .execute();
-  const { index } = await loadCategoryFolder(LISTS, { only: CATEGORIES });
-  const log = pino({ level: 'warn' }, pino.destination(2));
-  const state = await createWebFilterState({
-    store,
-    policy: createPolicyHolder(benchPolicy()),
-    lists: index,
-    log,
-  });
-  const activity = createActivityRecorder(store, { log });
   // BENCH_ACTIVITY=off: the filter alone, to show what recording every query costs.
-  const recorded = process.env.BENCH_ACTIVITY !== 'off';
-  const filter = await startDnsFilter(
-    { state, activity: recorded ? activity : null, log },
-    {
-      ...loadConfig({ env: {} }).dns,
-      host: '127.0.0.1',
-      port: Number(process.env.BENCH_PORT),
-      upstreams: [`127.0.0.1:${PORTS.upstream}`],
-    },
-  );
+  const { filter, activity, stop } = await startBenchFilter({
+    dir,
+    port: Number(process.env.BENCH_PORT),
+    upstream: `127.0.0.1:${PORTS.upstream}`,
+    recorded: process.env.BENCH_ACTIVITY !== 'off',
+  });
   process.stdout.write('ready\n');
   process.on('SIGTERM', async () => {
     const s = filter.stats();
-    await filter.stop();
-    await activity.stop();
+    await stop();
     process.stderr.write(`custos: ${JSON.stringify({ ...s, activity: activity.stats() })}\n`);
     process.exit(0);
   });
 }
 
 // --- the parent: lists, query files, servers, dnsperf -------------------------------------------
-function listedNames(): string[] {
-  const names = new Set<string>();
-  for (const category of CATEGORIES) {
-    const text = readFileSync(join(LISTS, category, 'domains'), 'utf8');
-    for (const line of text.split('\n')) {
-      const raw = line.trim();
-      if (!raw || raw.startsWith('#')) continue;
-      const n = normaliseHost(raw);
-      if (n.ok && n.kind === 'name' && n.host.includes('.')) names.add(n.host);
-    }
-  }
-  return [...names];
-}
-
-/** A deterministic generator, so that every run asks the same queries. */
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
-
-function queryFile(names: string[], total: number, allowedPool: number, salt: string): string {
-  const random = rng(total + allowedPool);
-  const lines: string[] = [];
-  for (let i = 0; i < total; i++) {
-    if (i % 2 === 0) {
-      const name = names[Math.floor(random() * names.length)]!;
-      const r = random();
-      lines.push(`${r < 0.34 ? name : r < 0.67 ? `www.${name}` : `cdn${i % 97}.${name}`} A`);
-    } else {
-      lines.push(`n${Math.floor(random() * allowedPool)}-${salt}.allowed-bench.test A`);
-    }
-  }
-  return `${lines.join('\n')}\n`;
-}
-
 function askOnce(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = dgram.createSocket('udp4');
@@ -207,6 +95,43 @@ function askOnce(port: number): Promise<boolean> {
     });
     s.send(q, port, '127.0.0.1');
   });
+}
+
+/** The answer to one A query for `name` (null after 1 s without one). */
+function resolveOnce(port: number, name: string): Promise<Buffer | null> {
+  return new Promise((resolve) => {
+    const s = dgram.createSocket('udp4');
+    const labels = name
+      .split('.')
+      .map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)]));
+    const q = Buffer.concat([
+      Buffer.from([0x43, 0x21, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0]),
+      ...labels,
+      Buffer.from([0, 0, 1, 0, 1]),
+    ]);
+    const t = setTimeout(() => {
+      s.close();
+      resolve(null);
+    }, 1000);
+    s.on('message', (reply) => {
+      clearTimeout(t);
+      s.close();
+      resolve(reply);
+    });
+    s.send(q, port, '127.0.0.1');
+  });
+}
+
+/** Fails unless the server forwards an allowed name and returns the stand-in's address. */
+async function checkForwards(port: number, what: string): Promise<void> {
+  const reply = await resolveOnce(port, `check-${port}.allowed-bench.test`);
+  const address = Buffer.from(ALLOWED_ADDRESS.split('.').map(Number));
+  const answers = reply ? reply.readUInt16BE(6) : 0;
+  if (!reply || (reply[3]! & 0xf) !== 0 || answers < 1 || !reply.subarray(-4).equals(address)) {
+    throw new Error(
+      `${what} does not answer allowed names from the stand-in: the run would not compare like with like`,
+    );
+  }
 }
 
 async function waitFor(port: number, what: string, child: ChildProcess): Promise<number> {
@@ -253,9 +178,30 @@ interface Perf {
   qps: number;
   latencyMs: number;
   lost: number;
+  /** The server's CPU time (user and system) per query answered, in microseconds. */
+  cpuUs: number;
 }
 
-function dnsperf(port: number, file: string): Perf {
+/** A process's CPU time so far (user and system), in microseconds. */
+function cpuTimeUs(pid: number): number {
+  try {
+    // The fields after the command name (which may hold spaces): utime and stime are 12th and 13th.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * (1_000_000 / CLOCK_TICKS);
+  } catch {
+    return Number.NaN;
+  }
+}
+const CLOCK_TICKS =
+  Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+
+/**
+ * One dnsperf pass against `port`. The server's CPU time per query is printed beside the q/s: on
+ * a machine shared with other work the q/s wobble with the load, the CPU a query costs much less.
+ */
+function dnsperf(port: number, file: string, pid?: number): Perf {
+  const before = pid === undefined ? Number.NaN : cpuTimeUs(pid);
   const cmd = pin(1, ['dnsperf', '-s', '127.0.0.1', '-p', String(port), '-d', file]).concat([
     '-c',
     '10',
@@ -272,7 +218,9 @@ function dnsperf(port: number, file: string): Perf {
   const qps = Number(/Queries per second:\s+([\d.]+)/.exec(out)?.[1] ?? 0);
   const latency = Number(/Average Latency \(s\):\s+([\d.]+)/.exec(out)?.[1] ?? 0);
   const lost = Number(/Queries lost:\s+(\d+)/.exec(out)?.[1] ?? 0);
-  return { qps, latencyMs: latency * 1000, lost };
+  const completed = Number(/Queries completed:\s+(\d+)/.exec(out)?.[1] ?? 0);
+  const cpuUs = pid === undefined ? Number.NaN : (cpuTimeUs(pid) - before) / completed;
+  return { qps, latencyMs: latency * 1000, lost, cpuUs };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -321,6 +269,9 @@ async function main(): Promise<void> {
         '  module-config: "iterator"',
         '  qname-minimisation: no',
         '  so-rcvbuf: 8m',
+        // The allowed names end in .test, which Unbound answers NXDOMAIN itself by default
+        // (RFC 6761): without this it would forward none of them and do half the work.
+        '  local-zone: "test." nodefault',
         ...names.map((n) => `  local-zone: "${n}" always_nxdomain`),
         'forward-zone:',
         '  name: "."',
@@ -402,21 +353,24 @@ async function main(): Promise<void> {
       });
       children.push(child);
       started[name] = { child, startMs: await waitFor(port, name, child) };
+      await checkForwards(port, name);
     }
     const results: Record<string, { steady: Perf; cold: Perf; startMs: number; rss: number }> = {};
     const cold: Record<string, Perf> = {};
     for (const name of order) {
       const port = PORTS[name as keyof typeof PORTS];
+      const pid = pidOf(started[name]!.child);
       dnsperf(port, join(dir, 'steady.txt')); // warm-up: caches filled, code compiled
       // Empty cache: one pass whose allowed names this server has never been asked.
       const file = join(dir, `cold-${name}.txt`);
       writeFileSync(file, queryFile(names, total, total, `cold-${name}`));
-      cold[name] = dnsperf(port, file);
+      cold[name] = dnsperf(port, file, pid);
     }
     const steadyRuns: Record<string, Perf[]> = Object.fromEntries(order.map((n) => [n, []]));
     for (let i = 0; i < runs; i++) {
       for (const name of order) {
-        steadyRuns[name]!.push(dnsperf(PORTS[name as keyof typeof PORTS], join(dir, 'steady.txt')));
+        const port = PORTS[name as keyof typeof PORTS];
+        steadyRuns[name]!.push(dnsperf(port, join(dir, 'steady.txt'), pidOf(started[name]!.child)));
       }
     }
     for (const name of order) {
@@ -425,6 +379,7 @@ async function main(): Promise<void> {
         qps: median(list.map((r) => r.qps)),
         latencyMs: median(list.map((r) => r.latencyMs)),
         lost: median(list.map((r) => r.lost)),
+        cpuUs: median(list.map((r) => r.cpuUs)),
       };
       const { child, startMs } = started[name]!;
       results[name] = { steady, cold: cold[name]!, startMs, rss: rssMiB(pidOf(child)) };
@@ -449,6 +404,29 @@ async function main(): Promise<void> {
     console.log(
       `| upstream stand-in alone | ${upstreamAlone.qps.toFixed(0)} | ${upstreamAlone.latencyMs.toFixed(3)} | ${upstreamAlone.lost} | | | | | | | |`,
     );
+    // Queries one CPU answers per second when busy, from the CPU time each query cost.
+    const capacity = (cpuUs: number) => (cpuUs > 0 ? 1_000_000 / cpuUs : Number.NaN);
+    const cpuRow = (label: string, r: (typeof results)[string]) => {
+      const vs = (a: number, b: number) => (b > 0 ? `${((a / b) * 100).toFixed(0)}%` : '-');
+      const [s, c] = [capacity(r.steady.cpuUs), capacity(r.cold.cpuUs)];
+      const [us, uc] = [
+        capacity(results.unbound!.steady.cpuUs),
+        capacity(results.unbound!.cold.cpuUs),
+      ];
+      const [ds, dc] = [
+        capacity(results.dnsmasq!.steady.cpuUs),
+        capacity(results.dnsmasq!.cold.cpuUs),
+      ];
+      return `| ${label} | ${r.steady.cpuUs.toFixed(1)} | ${s.toFixed(0)} | ${vs(s, ds)} | ${vs(s, us)} | ${r.cold.cpuUs.toFixed(1)} | ${c.toFixed(0)} | ${vs(c, dc)} | ${vs(c, uc)} |`;
+    };
+    console.log(
+      "\nThe server's CPU time (user and system) per query, and the q/s one busy CPU would answer at that cost (dnsmasq's empty-cache rate is bound by its limit on queries forwarded at once, not by its CPU):\n",
+    );
+    console.log(
+      '| server | steady CPU µs/query | steady q/s per CPU | vs dnsmasq | vs Unbound | empty-cache CPU µs/query | q/s per CPU | vs dnsmasq | vs Unbound |',
+    );
+    console.log('|---|---|---|---|---|---|---|---|---|');
+    for (const name of order) console.log(cpuRow(name, results[name]!));
   } finally {
     stopAll();
     await new Promise((r) => setTimeout(r, 300));

@@ -116,6 +116,7 @@ async function serveCustos(port: number): Promise<void> {
       ...config.proxy,
       host: '127.0.0.1',
       port,
+      fastPath: process.env.BENCH_FAST !== 'off',
       publicUrl: 'http://custos.school.test:8080',
       allowedTargets: ['127.0.0.1'],
     },
@@ -258,9 +259,23 @@ http { access_log off; keepalive_requests 1000000; keepalive_timeout 120s;
   const warmup = Number(args.warmup);
   const conns = Number(args.connections);
 
-  async function wrk(name: string, port: number, absoluteUrl: string | null): Promise<Result> {
+  async function wrk(
+    name: string,
+    port: number,
+    absoluteUrl: string | null,
+    distinct = false,
+  ): Promise<Result> {
     const script = path.join(work, `wrk-${port}.lua`);
-    writeFileSync(script, absoluteUrl ? `wrk.path = "${absoluteUrl}"\n` : '');
+    // distinct: every request a different URL (a query string counting up), so that no two
+    // activity records can be folded together.
+    writeFileSync(
+      script,
+      !absoluteUrl
+        ? ''
+        : distinct
+          ? `local n = 0\nrequest = function()\n  n = n + 1\n  return wrk.format(nil, "${absoluteUrl}?n=" .. n)\nend\n`
+          : `wrk.path = "${absoluteUrl}"\n`,
+    );
     const run = (seconds: number) =>
       new Promise<string>((resolve, reject) => {
         const cmd = client([
@@ -299,23 +314,27 @@ http { access_log off; keepalive_requests 1000000; keepalive_timeout 120s;
 
   // Custos.
   const custosRuntime: Record<string, unknown>[] = [];
-  for (const variant of ['on', 'off'] as const) {
+  for (const variant of ['on', 'off', 'node-http'] as const) {
     const custosPort = await freePort();
     const me = path.join(ROOT, 'bench/proxy.ts');
     const cmd = server([process.execPath, '--import', 'tsx', me, '--serve', String(custosPort)]);
     const custos = spawn(cmd[0]!, cmd.slice(1), {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       cwd: ROOT,
-      env: { ...process.env, BENCH_ACTIVITY: variant },
+      env: {
+        ...process.env,
+        BENCH_ACTIVITY: variant === 'off' ? 'off' : 'on',
+        BENCH_FAST: variant === 'node-http' ? 'off' : 'on',
+      },
     });
     children.push(custos);
     await new Promise<void>((resolve, reject) => {
       custos.once('message', () => resolve());
       custos.once('exit', (code) => reject(new Error(`the Custos proxy exited (${code})`)));
     });
-    const measureCustos = async (name: string, url: string) => {
+    const measureCustos = async (name: string, url: string, distinct = false) => {
       custos.send('reset');
-      const r = await wrk(name, custosPort, url);
+      const r = await wrk(name, custosPort, url, distinct);
       custos.send('report');
       custosRuntime.push({
         name,
@@ -328,6 +347,9 @@ http { access_log off; keepalive_requests 1000000; keepalive_timeout 120s;
     if (variant === 'on') {
       await measureCustos('Custos, allowed URL', allowedUrl);
       await measureCustos('Custos, blocked URL (403 block page)', blockedUrl);
+      await measureCustos('Custos, allowed, every URL different', allowedUrl, true);
+    } else if (variant === 'node-http') {
+      await measureCustos('Custos, allowed URL, node:http path only (comparison only)', allowedUrl);
     } else {
       await measureCustos(
         'Custos, allowed URL, activity records off (comparison only)',

@@ -63,7 +63,12 @@ function Allowed({
   return <Suspense fallback={<Loading />}>{children}</Suspense>;
 }
 
-const WEB_FILTER_PERMISSIONS = ['webfilter.test', 'webfilter.reports', 'webfilter.manage'];
+const WEB_FILTER_PERMISSIONS = [
+  'webfilter.test',
+  'webfilter.reports',
+  'webfilter.manage',
+  'webfilter.reviews.read',
+];
 
 function NotFound() {
   return (

@@ -1,6 +1,7 @@
 // The web filter as the console reads it from /api/webfilter: the result of testing an address,
-// the activity summary (aggregates only, WEB-6), the loaded category lists with what each pack
-// group blocks, the update job, and the school's own allow and deny lists.
+// the activity summary and the visits per site (aggregates only, WEB-6), the loaded category lists
+// with what each pack group blocks, the update job, the school's own allow and deny lists, and the
+// requests to review a blocked site.
 import { useQuery } from '@tanstack/react-query';
 import { api } from './api.ts';
 
@@ -31,10 +32,60 @@ export interface ActivitySummary {
   byHour: ({ hour: string } & Counts)[];
 }
 
-/** Whether a category is blocked for one pack group (or for everyone), and under which clauses. */
+/** Where a visit was seen: the proxy's and the DNS filter's visits are never added together. */
+export type VisitSource = 'proxy' | 'dns';
+
+/** One site on one day (UTC), for everyone together; only sites at least three people visited. */
+export interface SiteDayVisits {
+  day: string;
+  source: string;
+  host: string;
+  visits: number;
+  people: number;
+  requests: number;
+  blocked: number;
+  totalSeconds: number;
+  medianSeconds: number;
+}
+
+/** Per day and source, the sites not named: too few people visited them, or past the limit. */
+export interface WithheldVisits {
+  day: string;
+  source: string;
+  hosts: number;
+  visits: number;
+}
+
+export interface ActivityVisits {
+  from: string;
+  to: string;
+  byHostDay: SiteDayVisits[];
+  withheld: WithheldVisits[];
+}
+
+/** The most sites per day and source the visits report names (the API's own maximum). */
+export const VISITS_LIMIT = 500;
+
+/** Visits per site and day for a period of YYYY-MM-DD days, both sources (WEB-6). */
+export function useActivityVisits(range: { from: string; to: string }) {
+  return useQuery({
+    queryKey: ['webfilter', 'visits', range.from, range.to],
+    queryFn: () =>
+      api<ActivityVisits>('/api/webfilter/activity/visits', {
+        query: { ...range, limit: VISITS_LIMIT },
+      }),
+  });
+}
+
+/**
+ * Whether a category is blocked for one pack group (or for everyone), and under which clauses. For
+ * a group, `blocked` is what applies to its members (the default groups' rules included) and
+ * `rule` the group's own rule in the pack; `rule` is undefined when the server does not say.
+ */
 export interface BlockState {
   blocked: boolean;
   clauseIds: string[];
+  rule?: 'block' | 'allow' | null;
 }
 
 export interface ListCategory {
@@ -54,6 +105,8 @@ export interface ListsState {
   sha256: string | null;
   loadedAt: string | null;
   groups: { id: string; name: string }[];
+  /** web.defaultGroups: every person is in these for web rules. */
+  defaultGroups: string[];
   categories: ListCategory[];
   totals: { domains: number; urls: number };
 }
@@ -105,7 +158,9 @@ function clauseIdsOf(v: Loose): string[] {
 function blockStateOf(v: unknown): BlockState {
   if (typeof v === 'boolean') return { blocked: v, clauseIds: [] };
   if (!isObject(v)) return { blocked: false, clauseIds: [] };
-  return { blocked: v.blocked === true, clauseIds: clauseIdsOf(v) };
+  const state: BlockState = { blocked: v.blocked === true, clauseIds: clauseIdsOf(v) };
+  if (v.rule === 'block' || v.rule === 'allow' || v.rule === null) state.rule = v.rule;
+  return state;
 }
 
 export function readLists(body: unknown): ListsState {
@@ -162,6 +217,9 @@ export function readLists(body: unknown): ListsState {
     sha256: str(root.sha256) ?? (isObject(root.installed) ? str(root.installed.sha256) : null),
     loadedAt: str(root.loadedAt),
     groups: [...groupNames].map(([id, name]) => ({ id, name })),
+    defaultGroups: Array.isArray(root.defaultGroups)
+      ? root.defaultGroups.filter((g): g is string => typeof g === 'string')
+      : [],
     categories,
     totals,
   };
@@ -201,5 +259,40 @@ export function useLists(enabled = true) {
     queryFn: async () => readLists(await api<unknown>('/api/webfilter/lists')),
     enabled,
     retry: false,
+  });
+}
+
+// --- Requests to review a blocked site, made from block pages (MIS-1, SYS-5) ---------------------
+
+export type ReviewStatus = 'open' | 'allowed' | 'refused';
+
+export interface ReviewRequest {
+  id: string;
+  host: string;
+  url: string;
+  reason: string;
+  status: ReviewStatus;
+  createdAt: string;
+  requester: {
+    personId: string | null;
+    name: string | null;
+    email: string | null;
+    device: { id: string; label: string } | null;
+    ip: string;
+  };
+  categories: { id: string; name: string; blockedForEveryone: boolean }[];
+  clauses: { id: string; title: string | null }[];
+  decision: { by: string; at: string; note: string | null } | null;
+}
+
+export const REVIEWS_KEY = ['webfilter', 'reviews'] as const;
+
+export function useReviewRequests(status: 'open' | 'decided') {
+  return useQuery({
+    queryKey: [...REVIEWS_KEY, status],
+    queryFn: () =>
+      api<{ requests: ReviewRequest[]; open: number }>('/api/webfilter/reviews', {
+        query: { status },
+      }),
   });
 }

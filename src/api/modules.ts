@@ -9,6 +9,7 @@ import { policyDocumentRoutes } from '../governance/policy-document/routes.ts';
 import { packRoutes } from '../policy/packs.routes.ts';
 import { policyRoutes } from '../policy/routes.ts';
 import { securityRoutes } from '../security/routes.ts';
+import { reviewsRoutes } from '../webfilter/reviews.routes.ts';
 import { webfilterRoutes } from '../webfilter/routes.ts';
 import type { AppContext } from './context.ts';
 
@@ -27,6 +28,7 @@ export function moduleRoutes(ctx: AppContext): ModuleRoutes[] {
     { prefix: '/api/attention', plugin: attentionRoutes(ctx) },
     { prefix: '/api/policy/packs', plugin: packRoutes(ctx) },
     { prefix: '/api/webfilter', plugin: webfilterRoutes(ctx) },
+    { prefix: '/api/webfilter/reviews', plugin: reviewsRoutes(ctx) },
     { prefix: '/api/security', plugin: securityRoutes(ctx) },
   ];
 }

@@ -3,6 +3,7 @@
 import { createDirectoryService } from '../directory/service.ts';
 import { policyDocumentAttention } from '../governance/policy-document/attention.ts';
 import { createSecurityFlagsService } from '../security/flags.service.ts';
+import { countOpenReviews } from '../webfilter/reviews.repository.ts';
 import type { AttentionProvider } from './service.ts';
 
 /** An empty directory: the people who manage it are asked to import the staff (SCP-1). */
@@ -50,8 +51,34 @@ const securityAttention: AttentionProvider = async (ctx, principal) => {
   ];
 };
 
+/** Requests to review a blocked site (MIS-1, SYS-5), for those who decide them. */
+const siteReviewAttention: AttentionProvider = async (ctx, principal) => {
+  if (!principal.permissions.has('webfilter.reviews.decide')) return [];
+  const open = await countOpenReviews(ctx.store.db);
+  if (open === 0) return [];
+  const clauseIds = ctx.policy.current().approvals.get('site-review')?.clauseIds ?? ['MIS-1'];
+  return [
+    {
+      id: 'site-reviews',
+      kind: 'webfilter.site-reviews',
+      title:
+        open === 1
+          ? '1 request to review a blocked site'
+          : `${open} requests to review a blocked site`,
+      detail:
+        "Someone asked from a block page for a site they need for work. Allow it (it goes on the school's allow list) or decline it with a note; they are told by e-mail either way.",
+      clauseIds: [...clauseIds],
+      href: '/web-filter?tab=reviews',
+      action: 'Review',
+      severity: 'info',
+      count: open,
+    },
+  ];
+};
+
 export const ATTENTION_PROVIDERS: readonly AttentionProvider[] = [
   directoryAttention,
   securityAttention,
   policyDocumentAttention,
+  siteReviewAttention,
 ];

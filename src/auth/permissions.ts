@@ -18,6 +18,10 @@ export const PERMISSIONS = {
   'webfilter.reports':
     'See web activity in aggregate (by category, group and hour; not one person)',
   'webfilter.manage': "Update the category lists and keep the school's own allow and deny lists",
+  'webfilter.reviews.read':
+    'See the requests to review a blocked site made from block pages: who asked, why, and what blocked it',
+  'webfilter.reviews.decide':
+    "Allow a requested site (it goes on the school's allow list) or decline the request, with a note to the person who asked",
 } as const;
 
 export type Permission = keyof typeof PERMISSIONS;

@@ -39,6 +39,28 @@ const oidcProvider = z
   })
   .describe('An OpenID Connect provider.');
 
+/** Where the mail gateway hands a message on (mail.inbound, mail.outbound). */
+const nextHop = (description: string) =>
+  z
+    .object({
+      host: z.string().default('127.0.0.1').describe('Host name or address of the next hop.'),
+      port: port.default(25).describe('Its SMTP port.'),
+      secure: flag
+        .default(false)
+        .describe('TLS from the first byte (port 465). Otherwise STARTTLS is used when offered.'),
+      requireTls: flag.default(false).describe('Refuse to hand mail over without TLS.'),
+      verifyCertificate: flag
+        .default(true)
+        .describe('Check the TLS certificate of the next hop (turn off only on a private link).'),
+      username: z
+        .string()
+        .optional()
+        .describe('SMTP AUTH user name at the next hop, if it needs one.'),
+      password: z.string().optional().describe('SMTP AUTH password at the next hop.'),
+    })
+    .prefault({})
+    .describe(description);
+
 export const ConfigSchema = z.object({
   dataDir: z
     .string()
@@ -167,7 +189,7 @@ export const ConfigSchema = z.object({
       enabled: flag
         .default(false)
         .describe(
-          'Send e-mail notifications (policy acceptance and review reminders). When off, messages wait in the outbox and go once this is turned on.',
+          'Send e-mail notifications (policy acceptance and review reminders, web filter alerts, decisions on site review requests). When off, messages wait in the outbox and go once this is turned on.',
         ),
       from: z
         .string()
@@ -199,7 +221,14 @@ export const ConfigSchema = z.object({
         .positive()
         .default(60)
         .describe(
-          'How often `custos serve` looks for reminders that are due and sends what waits in the outbox.',
+          'How often `custos serve` looks for reminders that are due (and queues them in the outbox).',
+        ),
+      deliverIntervalSeconds: z.coerce
+        .number()
+        .positive()
+        .default(30)
+        .describe(
+          'How often `custos serve` sends what waits in the outbox: web filter alerts (MIS-2(j)) arrive within this time.',
         ),
       acceptanceReminderDays: z.coerce
         .number()
@@ -258,6 +287,37 @@ export const ConfigSchema = z.object({
         .describe(
           'How often a running gateway checks whether new lists were installed (by another process or machine), in milliseconds.',
         ),
+      activityWindowSeconds: z.coerce
+        .number()
+        .int()
+        .min(1)
+        .max(3600)
+        .default(60)
+        .describe(
+          'Identical decisions (same person, device, address, site, path, decision and reasons) within one window of this many seconds, aligned to the clock (60: 10:04:00 to 10:05:00), are one activity record with a count of hits. Each window is written when it closes: a crash loses at most the window still open.',
+        ),
+      activityMaxWaitingRows: z.coerce
+        .number()
+        .int()
+        .min(100)
+        .default(100_000)
+        .describe(
+          'Activity records (and visits) waiting in memory to be written, at most. Beyond, the oldest waiting records are dropped, counted and reported in the log; filtering never waits on the database.',
+        ),
+      visitIdleMinutes: z.coerce
+        .number()
+        .positive()
+        .default(5)
+        .describe(
+          "A visit (one person's, or device's, requests to one site, reported for duration and frequency) ends after this many minutes without a request to that site.",
+        ),
+      alertRepeatMinutes: z.coerce
+        .number()
+        .min(0)
+        .default(10)
+        .describe(
+          'An attempt on an alert category (MIS-2(j), pornography) through the proxy or the DNS filter by the same person (or device) for the same site alerts, and e-mails the designated staff, again only after this many minutes. 0 alerts on every attempt.',
+        ),
     })
     .prefault({})
     .describe(
@@ -290,6 +350,11 @@ export const ConfigSchema = z.object({
         .default(300)
         .describe(
           'How long a verified proxy password is remembered (by a hash of the credentials), so that the slow password check runs once, not on every request. A wrong password is remembered for a tenth of this, and counts once towards the account lockout.',
+        ),
+      fastPath: flag
+        .default(true)
+        .describe(
+          'Read ordinary plain-HTTP requests straight from the socket and forward them over pooled connections; anything unusual still goes through the strict node:http parser. Turn off only to compare.',
         ),
       maxConnections: z.coerce
         .number()
@@ -403,6 +468,14 @@ export const ConfigSchema = z.object({
         .describe(
           'Answers kept in the cache (the least recently used goes first); 0 turns the cache off.',
         ),
+      decisionCacheEntries: z.coerce
+        .number()
+        .int()
+        .min(0)
+        .default(200_000)
+        .describe(
+          "Decisions kept per client and question, so that a repeated lookup is not decided again. All are dropped whenever the policy, the lists or the registers change, and one that depends on a person's personal-use hours holds to the end of the minute. 0 decides every query.",
+        ),
       cacheMinTtlSeconds: z.coerce
         .number()
         .int()
@@ -466,13 +539,6 @@ export const ConfigSchema = z.object({
         .describe(
           'Queries one TCP connection may have waiting for an answer at once (RFC 7766 pipelining); reading pauses beyond this.',
         ),
-      alertRepeatMinutes: z.coerce
-        .number()
-        .min(0)
-        .default(10)
-        .describe(
-          'A lookup in an alerting category (MIS-2(j), pornography) from the same client for the same name alerts again only after this many minutes.',
-        ),
       activityMergeSeconds: z.coerce
         .number()
         .min(0)
@@ -483,6 +549,128 @@ export const ConfigSchema = z.object({
     })
     .prefault({})
     .describe('The DNS filter (UDP and TCP).'),
+  mail: z
+    .object({
+      clamd: z
+        .object({
+          socket: z
+            .string()
+            .optional()
+            .describe(
+              "Path of clamd's unix socket (LocalSocket in clamd.conf, e.g. /run/clamav/clamd.ctl). When set, host and port are not used.",
+            ),
+          host: z
+            .string()
+            .default('127.0.0.1')
+            .describe('Address of clamd (TCPAddr in clamd.conf), used when no socket is set.'),
+          port: port.default(3310).describe('TCP port of clamd (TCPSocket in clamd.conf).'),
+          timeoutMs: z.coerce
+            .number()
+            .int()
+            .positive()
+            .default(60_000)
+            .describe(
+              'Longest a scan may take, from connecting to the answer; a scan that takes longer counts as the scanner being unavailable, and the message is deferred (4xx) for the sender to retry.',
+            ),
+          maxStreamBytes: z.coerce
+            .number()
+            .int()
+            .positive()
+            .default(25 * 1024 * 1024)
+            .describe(
+              "Largest message sent to clamd, in bytes: set it to clamd's StreamMaxLength (clamd's default is 25M, 26214400 bytes). A larger message is not scanned and gets the scanner-error result.",
+            ),
+          maxConcurrent: z.coerce
+            .number()
+            .int()
+            .positive()
+            .default(4)
+            .describe(
+              'Scans sent to clamd at once (keep below its MaxThreads); a few more wait their turn, and beyond that messages are deferred (4xx).',
+            ),
+          failOpen: flag
+            .default(false)
+            .describe(
+              'DANGER: when on and clamd cannot be reached, mail is DELIVERED WITHOUT A VIRUS SCAN (SYS-4, SYS-7 are then not met). When off (the default), such mail is deferred with a temporary failure (4xx) and the sender retries until clamd is back.',
+            ),
+        })
+        .prefault({})
+        .describe(
+          'The ClamAV daemon (clamd) that scans every message and attachment (SYS-4, SYS-7).',
+        ),
+      relay: z
+        .object({
+          enabled: flag.default(true).describe('Run the SMTP relay with `custos serve`.'),
+          host: z.string().default('0.0.0.0').describe('Address the SMTP relay listens on.'),
+          port: port.default(2525).describe('Port of the SMTP relay (25 where it may bind).'),
+          hostname: z
+            .string()
+            .optional()
+            .describe(
+              'Name in the greeting of the relay; defaults to the host name of this machine.',
+            ),
+          maxMessageBytes: z.coerce
+            .number()
+            .int()
+            .positive()
+            .default(35 * 1024 * 1024)
+            .describe('Largest message accepted (advertised with SIZE); larger ones get 552.'),
+          maxRecipients: z.coerce
+            .number()
+            .int()
+            .positive()
+            .default(500)
+            .describe('Recipients per message; more get 452 and the sender sends the rest again.'),
+          trustedNetworks: z
+            .array(z.string())
+            .default([])
+            .describe(
+              'Addresses or CIDR ranges whose mail is outbound without SMTP AUTH: the outbound connector of the school mail service (Microsoft 365 and Google Workspace publish their ranges). Anyone else may only send to the school domains.',
+            ),
+          tlsCertFile: z
+            .string()
+            .optional()
+            .describe('PEM certificate for STARTTLS; with tlsKeyFile, STARTTLS is offered.'),
+          tlsKeyFile: z.string().optional().describe('PEM private key for STARTTLS.'),
+          allowInsecureAuth: flag
+            .default(false)
+            .describe('Allow SMTP AUTH without TLS (only on a private link, or for testing).'),
+          socketTimeoutMs: z.coerce
+            .number()
+            .int()
+            .positive()
+            .default(60_000)
+            .describe('A client silent for this long is disconnected.'),
+          maxClients: z.coerce
+            .number()
+            .int()
+            .positive()
+            .default(200)
+            .describe('Connections at once; more are turned away with 421.'),
+          nextHopTimeoutMs: z.coerce
+            .number()
+            .int()
+            .positive()
+            .default(60_000)
+            .describe('How long the next hop may take to answer before the sender is told 4xx.'),
+        })
+        .prefault({})
+        .describe('The SMTP relay (SYS-4, SYS-7, SYS-8, MAIL-2/4/5/8/9/11/12/13).'),
+      inbound: nextHop(
+        'Where inbound mail goes after the checks: the school mail service (Microsoft 365: the MX host of the tenant, e.g. palfreyinfant-co-uk.mail.protection.outlook.com; Google Workspace: aspmx.l.google.com).',
+      ),
+      outbound: nextHop(
+        'Where outbound mail goes after the checks: a smart host that delivers to the internet (from your provider, or the relay of the mail service).',
+      ),
+      vaultKeyFile: z
+        .string()
+        .optional()
+        .describe(
+          'The master key that encrypts held and kept mail content (64 hex digits, created on first start). Defaults to vault.key inside dataDir. Keep it out of database backups and back it up separately: without it kept content cannot be read.',
+        ),
+    })
+    .prefault({})
+    .describe('The mail gateway.'),
   log: z
     .object({
       level: z

@@ -3,7 +3,7 @@ import { signedInAs, testContext } from '../../test/support/app.ts';
 import { closeRelays, startRelay } from '../../test/support/smtp-relay.ts';
 import { describeEachStore } from '../../test/support/stores.ts';
 import { startBackgroundJobs } from './background.ts';
-import { listOutbox } from './outbox.ts';
+import { enqueue, listOutbox } from './outbox.ts';
 
 afterEach(closeRelays);
 
@@ -40,6 +40,39 @@ describeEachStore('the scheduled checks of custos serve', (db) => {
 
       await jobs.runNow();
       expect(relay.received).toHaveLength(2);
+    } finally {
+      await jobs.stop();
+    }
+  });
+
+  it('MIS-2(j): a queued alert is delivered within the delivery interval, not at the next hourly check', async () => {
+    const relay = await startRelay();
+    const ctx = await testContext(db.store, {
+      config: {
+        'notifications.enabled': true,
+        'notifications.smtp.host': '127.0.0.1',
+        'notifications.smtp.port': relay.port,
+        'notifications.checkIntervalMinutes': 60,
+        'notifications.deliverIntervalSeconds': 0.2,
+      },
+    });
+    const jobs = await startBackgroundJobs(ctx, { firstRunMs: 3_600_000 });
+    try {
+      await enqueue(
+        db.store.db,
+        [
+          {
+            kind: 'web-alert',
+            to: { address: 'dsl@school.test' },
+            subject: 'Web alert: an attempt on a blocked site',
+            text: 'An attempt was made.',
+          },
+        ],
+        new Date().toISOString(),
+      );
+      await expect
+        .poll(() => relay.received.map((m) => m.subject), { timeout: 5000 })
+        .toEqual(['Web alert: an attempt on a blocked site']);
     } finally {
       await jobs.stop();
     }

@@ -31,6 +31,7 @@ export async function startBackgroundJobs(
       ? createSender({ store: ctx.store, config: notifications, log: ctx.log, clock: ctx.clock })
       : null,
     intervalMs: notifications.checkIntervalMinutes * 60_000,
+    deliverIntervalMs: notifications.deliverIntervalSeconds * 1000,
     log: ctx.log,
     clock: ctx.clock,
     ...(options.firstRunMs === undefined ? {} : { firstRunMs: options.firstRunMs }),

@@ -20,6 +20,8 @@ export function startScheduledJobs(deps: {
   /** Null when notifications are turned off: checks still queue, nothing is sent. */
   sender: Sender | null;
   intervalMs: number;
+  /** How often the outbox alone is delivered between the checks (alerts must not wait an hour). */
+  deliverIntervalMs?: number;
   log: Logger;
   clock?: () => Date;
   /** Delay before the first run after start. */
@@ -30,6 +32,16 @@ export function startScheduledJobs(deps: {
   let running: Promise<void> | null = null;
   let stopped = false;
 
+  async function deliver(): Promise<void> {
+    if (!sender) return;
+    try {
+      const { sent, failed } = await sender.runOnce();
+      if (sent || failed) log.info({ sent, failed }, 'notifications delivered');
+    } catch (error) {
+      log.error({ err: error }, 'sending notifications failed; they stay queued');
+    }
+  }
+
   async function once(): Promise<void> {
     for (const check of checks) {
       try {
@@ -38,13 +50,7 @@ export function startScheduledJobs(deps: {
         log.error({ err: error, check: check.name }, 'scheduled check failed; it runs again later');
       }
     }
-    if (!sender) return;
-    try {
-      const { sent, failed } = await sender.runOnce();
-      if (sent || failed) log.info({ sent, failed }, 'notifications delivered');
-    } catch (error) {
-      log.error({ err: error }, 'sending notifications failed; they stay queued');
-    }
+    await deliver();
   }
 
   const runNow = () => {
@@ -59,8 +65,20 @@ export function startScheduledJobs(deps: {
   };
   const first = setTimeout(tick, deps.firstRunMs ?? 5_000);
   const timer = setInterval(tick, deps.intervalMs);
+  // Between the checks, only the outbox; never beside a full run.
+  const delivery =
+    sender && deps.deliverIntervalMs
+      ? setInterval(() => {
+          if (!stopped && !running) {
+            running = deliver().finally(() => {
+              running = null;
+            });
+          }
+        }, deps.deliverIntervalMs)
+      : null;
   first.unref();
   timer.unref();
+  delivery?.unref();
 
   return {
     runNow,
@@ -68,6 +86,7 @@ export function startScheduledJobs(deps: {
       stopped = true;
       clearTimeout(first);
       clearInterval(timer);
+      if (delivery) clearInterval(delivery);
       await running;
       sender?.close();
     },

@@ -195,9 +195,30 @@ export interface WebActivityTable {
   reason: string;
   clause_ids: string;
   status: number | null;
-  bytes: number;
-  duration_ms: number;
+  bytes: number; // summed over the hits
+  duration_ms: number; // summed over the hits
   search_terms: string | null;
+  /** Identical decisions within one window that this row stands for (0008). */
+  hits: Generated<number>;
+  /** The last of them; null means the same as `at`, the first. */
+  last_at: string | null;
+}
+
+/** One subject's requests to one site, first to last, until an idle gap (WEB-6). */
+export interface WebVisitsTable {
+  id: string;
+  source: string; // proxy | dns
+  person_id: string | null;
+  device_id: string | null;
+  client_ip: string;
+  host: string;
+  started_at: string;
+  ended_at: string;
+  duration_ms: number; // ended_at - started_at
+  requests: number;
+  blocked: number;
+  bytes: number;
+  closed: Bool; // 0 while the visit may go on
 }
 
 export interface Database {
@@ -207,6 +228,7 @@ export interface Database {
   personal_use_authorisations: PersonalUseAuthorisationsTable;
   web_lists: WebListsTable;
   web_activity: WebActivityTable;
+  web_visits: WebVisitsTable;
   audit_log: AuditLogTable;
   people: PeopleTable;
   groups: GroupsTable;
@@ -320,4 +342,49 @@ export interface SiteReviewRequestsTable {
 
 export interface Database {
   site_review_requests: SiteReviewRequestsTable;
+}
+
+export interface MailContentTable {
+  id: string;
+  created_at: string;
+  key_id: string;
+  wrapped_key: Buffer;
+  iv: Buffer;
+  tag: Buffer;
+  ciphertext: Buffer;
+  size: number;
+  sha256: string;
+}
+
+export interface MailMessagesTable {
+  id: string;
+  received_at: string;
+  direction: string; // inbound | outbound
+  client_ip: string;
+  helo: string | null;
+  auth_user: string | null;
+  person_id: string | null;
+  envelope_from: string;
+  envelope_to: string; // JSON array
+  header_from: string | null;
+  header_to: string; // JSON array
+  subject: string;
+  message_id: string | null;
+  size: number;
+  attachments: string; // JSON array
+  verdicts: string; // JSON array
+  action: string;
+  private: number;
+  status: string; // pending | delivered | held | rejected | released | deleted | failed
+  next_hop_reply: string | null;
+  content_id: string | null;
+  decided_by: string | null;
+  decided_at: string | null;
+  decision_reason: string | null;
+  updated_at: string;
+}
+
+export interface Database {
+  mail_content: MailContentTable;
+  mail_messages: MailMessagesTable;
 }

@@ -49,6 +49,16 @@ export interface WebEngine {
 }
 
 const NONE: readonly string[] = Object.freeze([]);
+const SCHOOL_DENY = 'school-deny';
+
+/** What blocks a site under one profile: its blocked categories and the clauses behind them. */
+interface Hits {
+  readonly categories: readonly string[];
+  readonly clauseIds: readonly string[];
+  readonly reason: 'school-deny' | 'category';
+  /** Every one blocked only under PER-2 (an open personal-use window lifts them). */
+  readonly personalUseOnly: boolean;
+}
 const uniq = (xs: Iterable<string>): readonly string[] => Object.freeze([...new Set(xs)]);
 
 const isOverlay = (index: CategoryIndex | OverlayIndex): index is OverlayIndex =>
@@ -66,6 +76,18 @@ export function windowOpen(w: PersonalUseWindow, now: Date): boolean {
     return hhmm >= w.dailyFrom && hhmm < w.dailyTo;
   }
   return true;
+}
+
+// A module function rather than a closure made on every decision.
+function block(
+  reason: DecisionReason,
+  categories: readonly string[],
+  clauseIds: readonly string[],
+  alert: boolean,
+  person: WebPerson | null,
+  device: WebDevice | null,
+): WebDecision {
+  return { action: 'block', reason, categories, clauseIds, alert, person, device };
 }
 
 function parentSuffixes(host: string): string[] {
@@ -94,6 +116,7 @@ export function createWebEngine(
   }
   const withdrawnClauses = uniq(['BRE-2']);
   const restrictedClauses = uniq(['PER-4']);
+  const personalUseClauses = uniq(['PER-1', 'PER-2']);
 
   function blockedFor(kind: string | null, groups: readonly string[], registered: boolean) {
     const key = `${kind ?? ''}|${groups.join(',')}|${registered ? 1 : 0}`;
@@ -103,6 +126,50 @@ export function createWebEngine(
       profiles.set(key, blocked);
     }
     return blocked;
+  }
+
+  // The blocked categories of each person, and what blocks a site's categories under each profile,
+  // worked out once: the index hands out one array per combination of categories, so these stay
+  // as few as the profiles times the combinations, and equal decisions share their arrays.
+  const personProfiles = new WeakMap<WebPerson, Map<string, string[]>>();
+  const hitsByProfile = new Map<Map<string, string[]>, Map<readonly string[], Hits>>();
+  let hitsKept = 0;
+
+  function profileOf(person: WebPerson | null, registered: boolean) {
+    if (person === null) return blockedFor(null, NONE, registered);
+    let blocked = personProfiles.get(person);
+    if (blocked === undefined) {
+      blocked = blockedFor(person.kind, person.groups, true);
+      personProfiles.set(person, blocked);
+    }
+    return blocked;
+  }
+
+  function hitsFor(blocked: Map<string, string[]>, categories: readonly string[]): Hits {
+    let forProfile = hitsByProfile.get(blocked);
+    if (forProfile === undefined) {
+      forProfile = new Map();
+      hitsByProfile.set(blocked, forProfile);
+    }
+    let hits = forProfile.get(categories);
+    if (hits === undefined) {
+      const found = categories.filter((c) => blocked.has(c) || c === SCHOOL_DENY);
+      hits = {
+        categories: Object.freeze(found),
+        clauseIds: uniq(
+          found.flatMap((c) => (c === SCHOOL_DENY ? ['MIS-1'] : (blocked.get(c) ?? []))),
+        ),
+        reason: found.includes(SCHOOL_DENY) ? 'school-deny' : 'category',
+        personalUseOnly: found.every((c) => personalUseOnly.has(c)),
+      };
+      // An index that made a new array per look-up would grow this without end: start again.
+      if (++hitsKept > 100_000) {
+        hitsByProfile.clear();
+        hitsKept = 0;
+      }
+      forProfile.set(categories, hits);
+    }
+    return hits;
   }
 
   function categoriesOf(
@@ -126,25 +193,14 @@ export function createWebEngine(
       const person = personId ? (subjects.people.get(personId) ?? null) : null;
       const site = categoriesOf(facts.host, facts.path);
       const alert = site.categories.some((c) => policy.web.categories.get(c)?.alert === true);
-      const block = (
-        reason: DecisionReason,
-        categories: readonly string[],
-        clauseIds: readonly string[],
-      ): WebDecision => ({
-        action: 'block',
-        reason,
-        categories,
-        clauseIds,
-        alert,
-        person,
-        device,
-      });
 
-      if (person?.withdrawal) return block('withdrawn', site.categories, withdrawnClauses);
+      if (person?.withdrawal) {
+        return block('withdrawn', site.categories, withdrawnClauses, alert, person, device);
+      }
       if (person && person.restrictedHosts.size > 0) {
         for (const suffix of parentSuffixes(facts.host)) {
           if (person.restrictedHosts.has(suffix))
-            return block('restricted', site.categories, restrictedClauses);
+            return block('restricted', site.categories, restrictedClauses, alert, person, device);
         }
       }
       const registered = person !== null || device !== null;
@@ -153,6 +209,9 @@ export function createWebEngine(
           'unregistered-device',
           site.categories,
           policy.web.unregisteredDevices.clauseIds,
+          alert,
+          person,
+          device,
         );
       }
       if (site.list === 'allow') {
@@ -177,9 +236,8 @@ export function createWebEngine(
           device,
         };
       }
-      const blocked = blockedFor(person?.kind ?? null, person?.groups ?? NONE, registered);
-      const hits = site.categories.filter((c) => blocked.has(c) || c === 'school-deny');
-      if (hits.length === 0) {
+      const hits = hitsFor(profileOf(person, registered), site.categories);
+      if (hits.categories.length === 0) {
         return {
           action: 'allow',
           reason: 'none',
@@ -191,29 +249,25 @@ export function createWebEngine(
         };
       }
       // PER-1/2: an open personal-use window lifts the categories blocked only under PER-2.
-      if (person && person.personalUse.length > 0 && hits.every((c) => personalUseOnly.has(c))) {
+      if (person && person.personalUse.length > 0 && hits.personalUseOnly) {
         const lifted = person.personalUse.some(
           (w) =>
             windowOpen(w, facts.now) &&
-            hits.every((c) => w.categories.length === 0 || w.categories.includes(c)),
+            hits.categories.every((c) => w.categories.length === 0 || w.categories.includes(c)),
         );
         if (lifted) {
           return {
             action: 'allow',
             reason: 'personal-use',
             categories: site.categories,
-            clauseIds: uniq(['PER-1', 'PER-2']),
+            clauseIds: personalUseClauses,
             alert,
             person,
             device,
           };
         }
       }
-      const denied = hits.includes('school-deny');
-      const clauseIds = uniq(
-        hits.flatMap((c) => (c === 'school-deny' ? ['MIS-1'] : (blocked.get(c) ?? []))),
-      );
-      return block(denied ? 'school-deny' : 'category', Object.freeze(hits), clauseIds);
+      return block(hits.reason, hits.categories, hits.clauseIds, alert, person, device);
     },
   };
 }

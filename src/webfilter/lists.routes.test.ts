@@ -133,6 +133,48 @@ describeEachStore('web filter lists routes', (db) => {
     }
   });
 
+  it("SYS-5: each group shows what applies to its members, the default groups' blocks included", async () => {
+    const { ctx, app } = await setup();
+    try {
+      const it = await signedInAs(ctx, ['it_support']);
+      const res = await app.inject({
+        method: 'GET',
+        url: '/api/webfilter/lists',
+        headers: it.headers,
+      });
+      expect(res.statusCode).toBe(200);
+      const body = res.json();
+      expect(body.defaultGroups).toEqual(['staff']);
+      // Every group of the pack, including those with no web rule of their own.
+      expect(body.groups.map((g: { id: string }) => g.id)).toEqual(
+        expect.arrayContaining(['staff', 'teaching', 'leadership', 'governors', 'visitors']),
+      );
+      const category = (id: string) => body.categories.find((c: { id: string }) => c.id === id);
+      const social = category('social_networks');
+      // Teaching has no rule of its own: its members are in "staff" too (web.defaultGroups).
+      expect(social.groups.teaching).toEqual({
+        blocked: true,
+        clauses: ['SYS-5', 'MIS-2(h)'],
+        rule: null,
+      });
+      expect(social.groups.staff).toMatchObject({ blocked: true, rule: 'block' });
+      // Leadership's own allow lifts the staff block.
+      expect(social.groups.leadership).toEqual({ blocked: false, clauses: [], rule: 'allow' });
+      expect(category('audio-video').groups.leadership).toMatchObject({
+        blocked: true,
+        clauses: ['SYS-5'],
+        rule: null,
+      });
+      expect(category('shopping').groups.governors).toMatchObject({ blocked: true, rule: null });
+      // Everyone's blocks stay as the pack says them, for people and unknown devices alike.
+      expect(social.everyone).toEqual({ blocked: false, clauses: [] });
+      expect(category('adult').groups.governors).toMatchObject({ blocked: true });
+    } finally {
+      await app.close();
+      await stopWebFilter(db.store);
+    }
+  });
+
   it('an uploaded tarball is installed as a job and the new lists are in force', async () => {
     const { ctx, app } = await setup();
     try {

@@ -34,6 +34,13 @@ const blockedFor = z.object({
   clauses: z.array(z.string()),
 });
 
+const blockedForGroup = blockedFor.extend({
+  rule: z
+    .enum(['block', 'allow'])
+    .nullable()
+    .describe("the group's own rule for the category in the pack (web.groups), if it has one"),
+});
+
 export const ListsStatus = z.object({
   source: z.string(),
   installed: z
@@ -42,6 +49,11 @@ export const ListsStatus = z.object({
   loadedAt: z.string(),
   names: z.number(),
   groups: z.array(z.object({ id: z.string(), name: z.string() })),
+  defaultGroups: z
+    .array(z.string())
+    .describe(
+      "web.defaultGroups: every person is in these for web rules, whatever else they're in",
+    ),
   categories: z.array(
     z.object({
       id: z.string(),
@@ -50,7 +62,11 @@ export const ListsStatus = z.object({
       domains: z.number(),
       urls: z.number(),
       everyone: blockedFor,
-      groups: z.record(z.string(), blockedFor),
+      groups: z
+        .record(z.string(), blockedForGroup)
+        .describe(
+          'What applies to a member of each group: its own rules with those of the default groups (not their kind)',
+        ),
     }),
   ),
 });
@@ -100,7 +116,7 @@ export const listsRoutes =
         schema: {
           tags: ['webfilter'],
           summary:
-            'The category lists in force: where from, entry counts, and for everyone and each group whether each category is blocked and under which clauses',
+            'The category lists in force: where from, entry counts, and for everyone and for a member of each group (with the default groups) whether each category is blocked and under which clauses',
           response: { 200: ListsStatus },
         },
       },
@@ -114,13 +130,25 @@ export const listsRoutes =
           groups: [],
           deviceRegistered: true,
         });
-        const groups = [...policy.web.groups.keys()];
+        // A person in a group is also in the default groups (SYS-5 applies to all staff): each
+        // group shows what applies to its members, not its own rule alone.
+        const groups = [...new Set([...policy.groups.keys(), ...policy.web.groups.keys()])];
         const perGroup = new Map(
           groups.map((g) => [
             g,
-            webCategoriesBlockedFor(policy, { kind: null, groups: [g], deviceRegistered: true }),
+            webCategoriesBlockedFor(policy, {
+              kind: null,
+              groups: [...new Set([...policy.web.defaultGroups, g])],
+              deviceRegistered: true,
+            }),
           ]),
         );
+        const ruleOf = (group: string, category: string) => {
+          const rule = policy.web.groups.get(group);
+          if (rule?.block.has(category)) return 'block' as const;
+          if (rule?.allow.has(category)) return 'allow' as const;
+          return null;
+        };
         const counts = new Map(countsOf(runtime.report).map((c) => [c.name, c]));
         const ids = [...new Set([...policy.web.categories.keys(), ...counts.keys()])].sort();
         const verdict = (m: Map<string, string[]>, id: string) => ({
@@ -140,6 +168,7 @@ export const listsRoutes =
           loadedAt: loadedAt.get(key)!,
           names: runtime.report.names,
           groups: groups.map((id) => ({ id, name: policy.groups.get(id)?.name ?? id })),
+          defaultGroups: [...policy.web.defaultGroups],
           categories: ids.map((id) => ({
             id,
             name: policy.web.categories.get(id)?.name ?? id,
@@ -147,7 +176,9 @@ export const listsRoutes =
             domains: counts.get(id)?.domains ?? 0,
             urls: counts.get(id)?.urls ?? 0,
             everyone: verdict(everyone, id),
-            groups: Object.fromEntries(groups.map((g) => [g, verdict(perGroup.get(g)!, id)])),
+            groups: Object.fromEntries(
+              groups.map((g) => [g, { ...verdict(perGroup.get(g)!, id), rule: ruleOf(g, id) }]),
+            ),
           })),
         };
       },

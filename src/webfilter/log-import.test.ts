@@ -164,6 +164,8 @@ describeEachStore('log import', (t) => {
     const rows = await t.store.db.selectFrom('web_activity').selectAll().orderBy('at').execute();
     expect(rows).toHaveLength(4);
     expect(rows.every((r) => r.source === 'import')).toBe(true);
+    // One log line is one request: a row of one hit, as the filters' own records count them.
+    expect(rows.every((r) => Number(r.hits) === 1 && r.last_at === null)).toBe(true);
     expect(rows[0]).toMatchObject({ search_terms: 'volcanoes', decision: 'allow' });
     expect(rows[1]).toMatchObject({ person_id: alice, host: 'www.facebook.com' });
     expect(JSON.parse(rows[1]!.categories)).toEqual(['social_networks']);

@@ -9,6 +9,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import type { Insertable } from 'kysely';
 import type { Actor, AuditLog } from '../audit/service.ts';
 import { toJson } from '../store/columns.ts';
 import type { Store } from '../store/database.ts';
@@ -246,7 +247,7 @@ export function toActivityRow(
   id: string,
   record: LogRecord,
   deps: Pick<LogImportDeps, 'subjects' | 'categoriesOf'>,
-): WebActivityTable {
+): Insertable<WebActivityTable> {
   const person = record.user
     ? (deps.subjects.peopleByEmail.get(record.user.toLowerCase()) ?? null)
     : null;
@@ -269,6 +270,8 @@ export function toActivityRow(
     bytes: record.bytes,
     duration_ms: record.durationMs,
     search_terms: searchTermsOf(record.host, record.path),
+    hits: 1, // one log line, one request
+    last_at: null,
   };
 }
 
@@ -291,7 +294,7 @@ export async function importLogFile(
     problems: [],
     identified: 0,
   };
-  let batch: WebActivityTable[] = [];
+  let batch: Insertable<WebActivityTable>[] = [];
   const flush = async () => {
     if (batch.length === 0) return;
     const rows = batch;

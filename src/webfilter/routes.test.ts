@@ -163,4 +163,98 @@ describeEachStore('web filter routes', (db) => {
     });
     expect(refused.statusCode).toBe(403);
   });
+
+  it('WEB-6: the visits report gives duration and frequency per site and day, and the summary counts hits', async () => {
+    const { ctx, app } = await setup();
+    const head = await signedInAs(ctx, ['headteacher']);
+    const people = [newId(), newId(), newId(), newId()];
+    const visit = (personId: string, host: string, start: string, seconds: number) => ({
+      id: newId(),
+      source: 'proxy',
+      person_id: personId,
+      device_id: null,
+      client_ip: '10.0.0.1',
+      host,
+      started_at: `2026-03-02T${start}:00.000Z`,
+      ended_at: new Date(Date.parse(`2026-03-02T${start}:00.000Z`) + seconds * 1000).toISOString(),
+      duration_ms: seconds * 1000,
+      requests: 3,
+      blocked: 0,
+      bytes: 1000,
+      closed: 1 as const,
+    });
+    await db.store.db
+      .insertInto('web_visits')
+      .values([
+        visit(people[0]!, 'www.bbc.co.uk', '09:00', 60),
+        visit(people[1]!, 'www.bbc.co.uk', '09:10', 120),
+        visit(people[2]!, 'www.bbc.co.uk', '09:20', 600),
+        visit(people[0]!, 'www.bbc.co.uk', '13:00', 30),
+        visit(people[3]!, 'one-person.example', '10:00', 60),
+      ])
+      .execute();
+    await db.store.db
+      .insertInto('web_activity')
+      .values({
+        id: newId(),
+        at: '2026-03-02T09:00:00.000Z',
+        source: 'proxy',
+        person_id: null,
+        device_id: null,
+        client_ip: '10.0.0.1',
+        method: 'CONNECT',
+        host: 'www.bbc.co.uk',
+        path: null,
+        categories: '[]',
+        decision: 'allow',
+        reason: 'none',
+        clause_ids: '[]',
+        status: 200,
+        bytes: 1,
+        duration_ms: 1,
+        search_terms: null,
+        hits: 5,
+        last_at: '2026-03-02T09:00:40.000Z',
+      })
+      .execute();
+
+    const answer = await app.inject({
+      method: 'GET',
+      url: '/api/webfilter/activity/visits?from=2026-03-01&to=2026-03-31',
+      headers: head.headers,
+    });
+    expect(answer.statusCode).toBe(200);
+    const body = answer.json();
+    expect(body.byHostDay).toEqual([
+      {
+        day: '2026-03-02',
+        source: 'proxy',
+        host: 'www.bbc.co.uk',
+        visits: 4,
+        people: 3,
+        requests: 12,
+        blocked: 0,
+        totalSeconds: 810,
+        medianSeconds: 90,
+      },
+    ]);
+    expect(body.withheld).toEqual([{ day: '2026-03-02', source: 'proxy', hosts: 1, visits: 1 }]);
+    expect(answer.body).not.toContain('one-person.example');
+    for (const id of people) expect(answer.body).not.toContain(id);
+
+    const summary = await app.inject({
+      method: 'GET',
+      url: '/api/webfilter/activity/summary?from=2026-03-01&to=2026-03-31',
+      headers: head.headers,
+    });
+    expect(summary.json().total).toEqual({ allowed: 5, blocked: 0 });
+
+    const staff = await signedInAs(ctx, ['staff']);
+    const refused = await app.inject({
+      method: 'GET',
+      url: '/api/webfilter/activity/visits',
+      headers: staff.headers,
+    });
+    expect(refused.statusCode).toBe(403);
+  });
 });

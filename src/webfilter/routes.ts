@@ -1,7 +1,7 @@
 // The web filter over HTTP, mounted at /api/webfilter: "test a URL" (what the filter would do for
-// a person or a device, and under which clauses), the activity summary, which is aggregates
-// only (WEB-6): per-person browsing is read only inside a monitoring case, and the lists
-// (lists.routes.ts).
+// a person or a device, and under which clauses), the activity summary and the visits report,
+// which are aggregates only (WEB-6): per-person browsing is read only inside a monitoring case,
+// and the lists (lists.routes.ts).
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AppContext } from '../api/context.ts';
@@ -16,11 +16,15 @@ import {
   countsByDirectoryGroup,
   countsByHour,
   countUnidentified,
+  visitsByHostAndDay,
 } from './reports.repository.ts';
 import { webFilterFor } from './runtime.ts';
 import { packGroupIndex } from './subjects.ts';
 
-/** Groups covering fewer people than this show no counts: a group of one is one person. */
+/**
+ * Groups covering fewer people than this show no counts, and sites visited by fewer people on a
+ * day are not named: a group of one is one person.
+ */
 export const MIN_GROUP_PEOPLE = 3;
 const MAX_RANGE_DAYS = 366;
 
@@ -62,6 +66,50 @@ export const SummaryResult = z.object({
   byHour: z.array(z.object({ hour: z.string() }).extend(counts.shape)),
 });
 
+export const VisitsQuery = SummaryQuery.extend({
+  source: z
+    .enum(['proxy', 'dns'])
+    .optional()
+    .describe('visits seen by the proxy or by the DNS filter; both when absent, side by side'),
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(500)
+    .default(50)
+    .describe('sites per day and source, most visited first'),
+});
+
+const visitTotals = {
+  visits: z.number().describe('visits begun that day'),
+  requests: z.number(),
+  blocked: z.number(),
+};
+
+export const VisitsResult = z.object({
+  from: z.string(),
+  to: z.string(),
+  byHostDay: z.array(
+    z.object({
+      day: z.string(),
+      source: z.string(),
+      host: z.string(),
+      ...visitTotals,
+      people: z.number().describe('people (or devices) who visited; at least MIN_GROUP_PEOPLE'),
+      totalSeconds: z.number(),
+      medianSeconds: z.number().describe('median length of a visit'),
+    }),
+  ),
+  withheld: z.array(
+    z.object({
+      day: z.string(),
+      source: z.string(),
+      hosts: z.number().describe('sites not named: too few visitors, or past the limit'),
+      visits: z.number(),
+    }),
+  ),
+});
+
 function splitUrl(raw: string): { host: string; path: string | null } | null {
   const text = raw.trim();
   const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `http://${text}`;
@@ -85,6 +133,19 @@ const toIso = (value: string, end: boolean) => {
   }
   return new Date(value).toISOString();
 };
+
+/** The report range: `from` and `to` as dates or times; the last seven days when absent. */
+function rangeOf(query: { from?: string | undefined; to?: string | undefined }, now: Date) {
+  const to = query.to ? toIso(query.to, true) : now.toISOString();
+  const from = query.from
+    ? toIso(query.from, false)
+    : new Date(Date.parse(to) - 7 * 86_400_000).toISOString();
+  if (from >= to) throw new AppError('validation_failed', '"from" must be before "to".');
+  if (Date.parse(to) - Date.parse(from) > MAX_RANGE_DAYS * 86_400_000) {
+    throw new AppError('validation_failed', `Ask for at most ${MAX_RANGE_DAYS} days at a time.`);
+  }
+  return { from, to };
+}
 
 const add = (
   m: Map<string, { allowed: number; blocked: number }>,
@@ -197,18 +258,7 @@ export const webfilterRoutes =
         },
       },
       async (request) => {
-        const now = ctx.clock();
-        const to = request.query.to ? toIso(request.query.to, true) : now.toISOString();
-        const from = request.query.from
-          ? toIso(request.query.from, false)
-          : new Date(Date.parse(to) - 7 * 86_400_000).toISOString();
-        if (from >= to) throw new AppError('validation_failed', '"from" must be before "to".');
-        if (Date.parse(to) - Date.parse(from) > MAX_RANGE_DAYS * 86_400_000) {
-          throw new AppError(
-            'validation_failed',
-            `Ask for at most ${MAX_RANGE_DAYS} days at a time.`,
-          );
-        }
+        const { from, to } = rangeOf(request.query, ctx.clock());
         const policy = ctx.policy.current();
         const [cats, hours, groups, unidentified] = await Promise.all([
           countsByCategories(ctx.store, from, to),
@@ -265,6 +315,44 @@ export const webfilterRoutes =
           }),
           unidentified: unknown,
           byHour: [...byHour].map(([hour, c]) => ({ hour: `${hour}:00`, ...c })),
+        };
+      },
+    );
+
+    app.get(
+      '/activity/visits',
+      {
+        config: { permission: 'webfilter.reports' },
+        schema: {
+          tags: ['webfilter'],
+          summary:
+            'Visits per site and day (WEB-6): how many, by how many people, how long (total and median); sites too few people visited are counted, not named',
+          querystring: VisitsQuery,
+          response: { 200: VisitsResult },
+        },
+      },
+      async (request) => {
+        const { from, to } = rangeOf(request.query, ctx.clock());
+        const report = await visitsByHostAndDay(ctx.store, from, to, {
+          minPeople: MIN_GROUP_PEOPLE,
+          limit: request.query.limit,
+          source: request.query.source,
+        });
+        return {
+          from,
+          to,
+          byHostDay: report.rows.map((r) => ({
+            day: r.day,
+            source: r.source,
+            host: r.host,
+            visits: r.visits,
+            people: r.people,
+            requests: r.requests,
+            blocked: r.blocked,
+            totalSeconds: Math.round(r.totalMs / 1000),
+            medianSeconds: Math.round(r.medianMs / 1000),
+          })),
+          withheld: report.withheld,
         };
       },
     );

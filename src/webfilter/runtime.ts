@@ -1,10 +1,15 @@
 // The web filter as a running process holds it: the category lists loaded once (with progress
 // logged) and the WebFilterState that keeps the engine current. Shared by the proxy and the API's
-// "test a URL" within one process, so the lists are held in memory once.
+// "test a URL" within one process, so the lists are held in memory once. Likewise the alerts on
+// alert categories, shared by the proxy and the DNS filter so that one attempt seen by both is
+// one alert.
 import type { Logger } from 'pino';
+import type { AuditLog } from '../audit/service.ts';
 import type { Config } from '../config/config.ts';
 import type { PolicyHolder } from '../policy/holder.ts';
 import type { Store } from '../store/database.ts';
+import { activityOptionsFrom, configureActivity } from './activity.ts';
+import { createWebAlerts, type WebAlerts } from './alerts.ts';
 import { type LoadReport, loadCategories } from './categories/index.ts';
 import { type InstalledLists, LISTS_KEY, listsInForce } from './lists.service.ts';
 import { createWebFilterState, type WebFilterState } from './state.ts';
@@ -164,6 +169,9 @@ export function watchInstalledLists(
 
 /** The process's web filter for this store, loaded on first use. */
 export function webFilterFor(needs: Needs): Promise<WebFilterRuntime> {
+  // The proxy and the DNS filter make their activity recorders after this call: they take the
+  // configured window, bound and visit gap from here.
+  configureActivity(needs.store, activityOptionsFrom(needs.config));
   let found = running.get(needs.store);
   if (!found) {
     found = loadWebFilter(needs);
@@ -178,4 +186,32 @@ export async function stopWebFilter(store: Store): Promise<void> {
   const found = running.get(store);
   running.delete(store);
   if (found) (await found.catch(() => null))?.state.stop();
+}
+
+const alerts = new WeakMap<Store, WebAlerts>();
+
+/** The process's alerts for this store (MIS-2(j), pornography), shared by the proxy and the DNS filter. */
+export function webAlertsFor(needs: Needs & { audit: AuditLog }): WebAlerts {
+  let found = alerts.get(needs.store);
+  if (!found) {
+    found = createWebAlerts({
+      store: needs.store,
+      audit: needs.audit,
+      policy: () => needs.policy.current(),
+      log: needs.log,
+      publicUrl: needs.config.server.publicUrl,
+      repeatMinutes: needs.config.webfilter.alertRepeatMinutes,
+    });
+    alerts.set(needs.store, found);
+  }
+  return found;
+}
+
+/**
+ * Re-reads the registers and school lists into this process's web filter, if one is loaded here:
+ * a change takes effect at once in this process, and within the refresh interval in the others.
+ */
+export async function refreshWebFilter(store: Store): Promise<void> {
+  const found = running.get(store);
+  if (found) await (await found).state.refresh();
 }

@@ -2,6 +2,7 @@
 // the registers and the policy, rebuilt into a new immutable engine whenever one of them changes,
 // and swapped in whole. Requests in flight finish on the engine they started with.
 import type { Logger } from 'pino';
+import type { CompiledPolicy } from '../policy/compiled.ts';
 import type { PolicyHolder } from '../policy/holder.ts';
 import type { Store } from '../store/database.ts';
 import { type CategoryIndex, createOverlay } from './categories/index.ts';
@@ -35,15 +36,24 @@ export async function createWebFilterState(deps: {
     const index = createOverlay(lists, school);
     engine = createWebEngine(deps.policy.current(), index, subjects);
   };
+  // What the engine in force was built from. The periodic re-read mostly finds the registers as
+  // they were: the engine then stays, and with it what the gateways keep for it (the DNS filter's
+  // decisions, the engine's own per-profile sets) instead of all of it being made again.
+  let loaded: { policy: CompiledPolicy; rows: string } | null = null;
   const reload = async () => {
     const policy = deps.policy.current();
     const [rows, schoolLists] = await Promise.all([
       loadSubjectRows(deps.store, packGroupIndex(policy.groups)),
       loadSchoolLists(deps.store),
     ]);
+    // Every register row and both school lists; the group index comes from the policy.
+    const { packGroups: _fromThePolicy, ...registers } = rows;
+    const fingerprint = JSON.stringify([registers, schoolLists]);
+    if (loaded?.policy === policy && loaded.rows === fingerprint) return;
     subjects = buildSubjectSnapshot(rows);
     school = schoolLists;
     rebuild();
+    loaded = { policy, rows: fingerprint };
   };
   await reload();
   const unsubscribe = deps.policy.onChange(() => {

@@ -1,8 +1,8 @@
 // The web filter screen as the School Business Manager uses it: testing facebook.com for a member
-// of staff shows "Blocked" under SYS-5 (with a link to the clause), the activity is shown in
-// aggregate only (WEB-6), the categories grid shows social networking blocked for staff and a
-// change to it goes through a checked, applied pack (GOV-6), and the school's own deny list takes
-// a new host (PER-4).
+// of staff shows "Blocked" under SYS-5 (with a link to the clause), the activity and the sites
+// people spend time on are shown in aggregate only (WEB-6), the categories grid shows social
+// networking blocked for staff and a change to it goes through a checked, applied pack (GOV-6),
+// and the school's own deny list takes a new host (PER-4).
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { shippedPackText } from '../support/policy-pack.ts';
@@ -125,6 +125,38 @@ describe('the web filter screen', { timeout: 180_000 }, () => {
         decision === 'block' ? 'category' : 'none',
       );
     }
+    // Yesterday's visits (WEB-6): per site, how many people, and each person's visits in seconds.
+    // Two proxy sites had fewer than three visitors: the report counts them without their names.
+    const seenVisits: [source: string, host: string, people: number, seconds: number[]][] = [
+      ['proxy', 'purplemash.com', 6, [600, 300]],
+      ['proxy', 'www.bbc.co.uk', 5, [240]],
+      ['proxy', 'en.wikipedia.org', 4, [60, 90, 120]],
+      ['proxy', 'scratch.mit.edu', 3, [1500]],
+      ['proxy', 'rare-game.example', 1, [200, 100]],
+      ['proxy', 'quiet-forum.example', 2, [300]],
+      ['dns', 'purplemash.com', 4, [500]],
+      ['dns', 'login.microsoftonline.com', 3, [30]],
+    ];
+    let visit = 0;
+    for (const [source, host, people, seconds] of seenVisits) {
+      for (let person = 0; person < people; person++) {
+        for (const length of seconds) {
+          const start = Date.parse(`${day}T09:00:00.000Z`) + visit * 60_000;
+          h.server.sql(
+            `INSERT INTO web_visits (id, source, person_id, device_id, client_ip, host, started_at,
+               ended_at, duration_ms, requests, blocked, bytes, closed)
+             VALUES (?, ?, NULL, NULL, ?, ?, ?, ?, ?, 12, 0, 40000, 1)`,
+            `visit-${visit++}`,
+            source,
+            `10.0.1.${person + 1}`,
+            host,
+            new Date(start).toISOString(),
+            new Date(start + length * 1000).toISOString(),
+            length * 1000,
+          );
+        }
+      }
+    }
     await openTab(page, 'Activity');
     const byCategory = page.getByTestId('activity-by-category');
     await byCategory.getByRole('img', { name: /by category/ }).waitFor();
@@ -137,6 +169,51 @@ describe('the web filter screen', { timeout: 180_000 }, () => {
       'Social networking100',
     );
     await checkAccessibility(page, 'web filter, activity with the table open');
+
+    // The sites people spend time on: the most time first, with visits and the median visit; the
+    // two sites too few people visited are counted, not named.
+    const visits = page.getByTestId('activity-visits');
+    const chart = visits.getByRole('img', { name: /sites with the most time/ });
+    await chart.waitFor();
+    expect(await chart.locator('g > text').allTextContents()).toEqual([
+      'purplemash.com',
+      '1 h 30 min · 12 visits · median 7 min 30 s',
+      'scratch.mit.edu',
+      '1 h 15 min · 3 visits · median 25 min',
+      'www.bbc.co.uk',
+      '20 min · 5 visits · median 4 min',
+      'en.wikipedia.org',
+      '18 min · 12 visits · median 1 min 30 s',
+    ]);
+    const withheld = visits.getByTestId('visits-withheld');
+    expect(await withheld.textContent()).toContain(
+      'Withheld for privacy: 2 sites with 4 visits, each visited by fewer than 3 people that day.',
+    );
+    const names = (await visits.textContent()) ?? '';
+    expect(names).not.toContain('rare-game.example');
+    expect(names).not.toContain('quiet-forum.example');
+    await page.mouse.move(1300, 740);
+    await checkAccessibility(page, 'web filter, sites people spend time on');
+    // The whole card in view (after the check, which scrolls the page).
+    await visits.evaluate((e) => e.scrollIntoView({ block: 'end' }));
+    await screenshot(page, 'web-filter-visits');
+    await visits.getByText('Show the figures as a table').click();
+    expect(await visits.getByRole('row', { name: /^purplemash\.com/ }).textContent()).toBe(
+      'purplemash.com1 h 30 min127 min 30 s6',
+    );
+    await checkAccessibility(page, 'web filter, sites people spend time on, as a table');
+
+    // The DNS filter's visits are shown on their own, never added to the proxy's.
+    await visits.getByText('Seen by the DNS filter').click();
+    await expect
+      .poll(() => chart.locator('g > text').allTextContents())
+      .toEqual([
+        'purplemash.com',
+        '33 min 20 s · 4 visits · median 8 min 20 s',
+        'login.microsoftonline.com',
+        '1 min 30 s · 3 visits · median 30 s',
+      ]);
+    expect(await withheld.count()).toBe(0);
   });
 
   it('the categories grid shows social networking blocked for staff; a change goes through the pack', async (ctx) => {

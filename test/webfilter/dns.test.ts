@@ -11,6 +11,7 @@ import { createPolicyHolder, type PolicyHolder } from '../../src/policy/holder.t
 import { newId } from '../../src/store/columns.ts';
 import type { Store } from '../../src/store/database.ts';
 import { type ActivityRecorder, createActivityRecorder } from '../../src/webfilter/activity.ts';
+import { createWebAlerts, type WebAlerts } from '../../src/webfilter/alerts.ts';
 import { buildIndex } from '../../src/webfilter/categories/index.ts';
 import { type DnsFilter, startDnsFilter } from '../../src/webfilter/dns/server.ts';
 import { createWebFilterState, type WebFilterState } from '../../src/webfilter/state.ts';
@@ -54,6 +55,7 @@ let state: WebFilterState;
 let activity: ActivityRecorder;
 let standIn: StandIn;
 let filter: DnsFilter;
+let alerts: WebAlerts;
 let port: number;
 let personId: string;
 
@@ -113,8 +115,16 @@ beforeAll(async () => {
     big: ['big.example'],
     truncate: ['tc.example'],
   });
+  alerts = createWebAlerts({
+    store,
+    audit: createAuditLog(store),
+    policy: () => policy.current(),
+    log: silent,
+    publicUrl: 'http://custos.school.test:8080',
+    repeatMinutes: 10,
+  });
   filter = await startDnsFilter(
-    { state, activity, audit: createAuditLog(store), log: silent },
+    { state, activity, alerts, log: silent },
     dnsOptions([`127.0.0.1:${standIn.port}`]),
   );
   port = filter.address.udp.port;
@@ -200,7 +210,19 @@ describe('DNS filter: block answers', () => {
     expect(after.answers).toMatchObject([{ data: '192.0.2.80' }]);
   });
 
-  it("the school's allow list lets a listed name through", async () => {
+  it('SYS-6: a name asked from an unregistered and a registered device is decided for each', async () => {
+    const stranger = await ask(port, 'www.gov.uk', { edns: 1232, from: UNREGISTERED });
+    expect(stranger.answers).toMatchObject([{ data: BLOCK_PAGE }]);
+    const staff = await ask(port, 'www.gov.uk', { edns: 1232, from: STAFF });
+    expect(staff.answers).toMatchObject([{ data: '192.0.2.80' }]);
+    const again = await ask(port, 'www.gov.uk', { edns: 1232, from: UNREGISTERED });
+    expect(again.answers).toMatchObject([{ data: BLOCK_PAGE }]);
+    expect(edeOf(again)?.text).toContain('SYS-6');
+  });
+
+  it("the school's allow list lets a listed name through at once, though it was blocked a moment ago", async () => {
+    const before = await ask(port, 'allowed.facebook.com', { from: STAFF });
+    expect(before.answers).toMatchObject([{ type: 'A', data: BLOCK_PAGE }]);
     await store.db
       .insertInto('web_lists')
       .values({
@@ -215,6 +237,32 @@ describe('DNS filter: block answers', () => {
     await state.refresh();
     const reply = await ask(port, 'allowed.facebook.com', { from: STAFF });
     expect(reply.answers).toMatchObject([{ type: 'A', data: '192.0.2.81' }]);
+  });
+
+  it("MIS-1: the school's deny list blocks a name already decided, once the registers are re-read", async () => {
+    const before = await ask(port, 'soon-denied.example', { edns: 1232, from: STAFF });
+    expect(rcodeOf(before.raw)).toBe(0);
+    expect(before.answers).toEqual([]); // the stand-in's empty answer
+    // Re-read with nothing changed: the same engine, so the decisions kept stay in force.
+    const engine = state.engine();
+    await state.refresh();
+    expect(state.engine()).toBe(engine);
+    await store.db
+      .insertInto('web_lists')
+      .values({
+        id: newId(),
+        list: 'deny',
+        host: 'soon-denied.example',
+        reason: 'a test',
+        added_by: personId,
+        added_at: new Date().toISOString(),
+      })
+      .execute();
+    await state.refresh();
+    expect(state.engine()).not.toBe(engine);
+    const after = await ask(port, 'soon-denied.example', { edns: 1232, from: STAFF });
+    expect(after.answers).toMatchObject([{ type: 'A', data: BLOCK_PAGE }]);
+    expect(edeOf(after)).toMatchObject({ code: 17 }); // Filtered: the school's own list
   });
 
   it('nxdomain mode: a pack that answers blocked names NXDOMAIN', async () => {
@@ -447,13 +495,13 @@ describe('DNS filter: activity', () => {
     await ask(port, 'adult.example', { from: STAFF });
     await ask(port, 'www.adult.example', { from: STAFF });
     await ask(port, 'adult.example', { from: STAFF });
-    await new Promise((r) => setTimeout(r, 100));
+    await alerts.settled();
     const entries = await store.db
       .selectFrom('audit_log')
       .selectAll()
       .where('action', '=', 'web.alert')
       .execute();
     expect(entries).toHaveLength(2); // adult.example once, www.adult.example once
-    expect(entries[0]?.target_id).toBe(personId);
+    expect(entries[0]?.actor_id).toBe(personId);
   });
 });

@@ -56,7 +56,7 @@ export const NAV_ITEMS: readonly NavItem[] = [
     to: '/web-filter',
     label: 'Web filter',
     description: 'Categories, lists, test a URL',
-    anyOf: ['webfilter.test', 'webfilter.reports', 'webfilter.manage'],
+    anyOf: ['webfilter.test', 'webfilter.reports', 'webfilter.manage', 'webfilter.reviews.read'],
   },
   {
     to: '/security',

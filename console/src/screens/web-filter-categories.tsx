@@ -38,6 +38,12 @@ interface PackList {
   inForce: { source: 'database' | 'folder'; id: string | null; yaml?: string };
 }
 
+/** A box of the grid: the group's own rule, and whether its members are blocked another way. */
+type Cell = BlockState & {
+  /** Blocked for the group's members through a default group, not by the group's own rule. */
+  viaDefault?: boolean;
+};
+
 interface Grid {
   groups: { id: string; name: string }[];
   categories: {
@@ -47,7 +53,7 @@ interface Grid {
     domains: number | null;
     urls: number | null;
     everyone: BlockState;
-    groups: Record<string, BlockState>;
+    groups: Record<string, Cell>;
   }[];
   countsKnown: boolean;
 }
@@ -125,10 +131,25 @@ function gridFromPack(text: string): Grid | null {
   return { groups, categories, countsKnown: false };
 }
 
+/**
+ * The API says what applies to a group's members; a box shows the group's own rule, which is
+ * what a change edits. A block its members get through a default group is marked apart.
+ */
+function ownRule(state: BlockState, everyone: BlockState): Cell {
+  if (state.rule === undefined) return state;
+  const own = everyone.blocked || state.rule === 'block';
+  return { blocked: own, clauseIds: own ? state.clauseIds : [], viaDefault: state.blocked && !own };
+}
+
 function gridFromLists(lists: ListsState): Grid {
   return {
     groups: lists.groups,
-    categories: lists.categories.map((c) => ({ ...c, groups: { ...c.groups } })),
+    categories: lists.categories.map((c) => ({
+      ...c,
+      groups: Object.fromEntries(
+        Object.entries(c.groups).map(([g, state]) => [g, ownRule(state, c.everyone)]),
+      ),
+    })),
     countsKnown: true,
   };
 }
@@ -225,11 +246,11 @@ export function CategoriesTab() {
 
   const editable = mayEdit && !!packText.data;
   const defaultGroups = useMemo(() => {
-    if (!packText.data) return [];
+    if (!packText.data) return lists.data?.defaultGroups ?? [];
     const doc = parseDocument(packText.data.yaml);
     return stringList(doc, ['web', 'defaultGroups']);
-  }, [packText.data]);
-  const stateOf = (category: string, group: string): BlockState | undefined => {
+  }, [packText.data, lists.data]);
+  const stateOf = (category: string, group: string): Cell | undefined => {
     const c = grid?.categories.find((x) => x.id === category);
     return group === EVERYONE ? c?.everyone : c?.groups[group];
   };
@@ -358,7 +379,8 @@ export function CategoriesTab() {
         <Text size="sm" c="dimmed">
           Each box shows a group's own rule. Everyone in the directory is also in{' '}
           {defaultGroups.map((id) => grid.groups.find((g) => g.id === id)?.name ?? id).join(', ')}{' '}
-          for web rules, so those blocks apply to them as well.
+          for web rules, so those blocks apply to them as well: a box with a dash is blocked for the
+          group's members that way.
         </Text>
       ) : null}
       <ScrollArea type="auto">
@@ -410,11 +432,17 @@ export function CategoriesTab() {
                   const changed =
                     pending[key(c.id, g.id)] !== undefined &&
                     pending[key(c.id, g.id)] !== stateOf(c.id, g.id)?.blocked;
+                  const viaDefault = !value && !changed && !!stateOf(c.id, g.id)?.viaDefault;
                   return (
                     <Table.Td key={g.id} ta="center">
                       <Checkbox
                         aria-label={`${c.name}: blocked for ${g.id === EVERYONE ? 'everyone' : g.name}`}
+                        title={
+                          viaDefault ? 'Blocked for its members through a default group' : undefined
+                        }
                         checked={value}
+                        indeterminate={viaDefault}
+                        variant={viaDefault ? 'outline' : undefined}
                         disabled={!editable || forEveryone || !c.inPolicy}
                         onChange={(e) => toggle(c.id, g.id, e.currentTarget.checked)}
                         styles={{ body: { justifyContent: 'center' } }}

@@ -1,6 +1,7 @@
 // The web filter: test what it does with an address for a person (SYS-5, WEB-1, WEB-2, MIS-2),
 // the activity in aggregate (WEB-6: never one person), what each category blocks for each pack
-// group, the school's own allow and deny lists (PER-4), and the category lists loaded.
+// group, the school's own allow and deny lists (PER-4), the category lists loaded, and the requests
+// to review a blocked site (MIS-1).
 import { Tabs } from '@mantine/core';
 import { lazy, Suspense } from 'react';
 import { useSearchParams } from 'react-router-dom';
@@ -19,6 +20,9 @@ const SchoolListsTab = lazy(() =>
 );
 const ListsTab = lazy(() =>
   import('./web-filter-lists.tsx').then((m) => ({ default: m.ListsTab })),
+);
+const ReviewsTab = lazy(() =>
+  import('./web-filter-reviews.tsx').then((m) => ({ default: m.ReviewsTab })),
 );
 
 interface TabDef {
@@ -54,6 +58,12 @@ const TABS: TabDef[] = [
     render: () => <SchoolListsTab />,
   },
   { value: 'lists', label: 'Lists', permissions: ['webfilter.manage'], render: () => <ListsTab /> },
+  {
+    value: 'reviews',
+    label: 'Review requests',
+    permissions: ['webfilter.reviews.read'],
+    render: () => <ReviewsTab />,
+  },
 ];
 
 export function WebFilterScreen() {
@@ -70,7 +80,7 @@ export function WebFilterScreen() {
   return (
     <Page
       title="Web filter"
-      description="What the web filter does with an address and why, its activity in aggregate, the categories each group may not open, and the lists it uses (SYS-5, WEB-1, WEB-2, WEB-6, MIS-2, PER-4)."
+      description="What the web filter does with an address and why, its activity in aggregate, the categories each group may not open, the lists it uses, and requests to unblock a site (SYS-5, WEB-1, WEB-2, WEB-6, MIS-1, MIS-2, PER-4)."
     >
       <Tabs value={tab} onChange={choose} keepMounted={false}>
         <Tabs.List>

@@ -10,6 +10,8 @@ import * as policyDocument from './0004-policy-document.ts';
 import * as policyPacks from './0005-policy-packs.ts';
 import * as webfilter from './0006-webfilter.ts';
 import * as siteReviews from './0007-site-reviews.ts';
+import * as webActivityHits from './0008-web-activity-hits.ts';
+import * as mail from './0009-mail.ts';
 
 export interface MigrationContext {
   dialect: DialectName;
@@ -25,6 +27,8 @@ const steps: Record<string, { up: Step }> = {
   '0005-policy-packs': policyPacks,
   '0006-webfilter': webfilter,
   '0007-site-reviews': siteReviews,
+  '0008-web-activity-hits': webActivityHits,
+  '0009-mail': mail,
 };
 
 class StaticProvider implements MigrationProvider {

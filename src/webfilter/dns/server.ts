@@ -9,13 +9,14 @@ import dns from 'node:dns';
 import net, { type AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import type { AuditLog } from '../../audit/service.ts';
 import type { CompiledPolicy } from '../../policy/compiled.ts';
 import { dnsBlockAnswer } from '../../policy/decisions/web.ts';
 import type { ActivityRecorder } from '../activity.ts';
+import type { WebAlerts } from '../alerts.ts';
 import { normaliseHost } from '../categories/index.ts';
 import type { WebDecision, WebEngine } from '../engine.ts';
 import { AnswerCache, type CacheEntry, cacheTtl, replyFromEntry, toEntry } from './cache.ts';
+import { DecisionCache, type Outcome } from './decisions.ts';
 import { createForwarder, type Forwarder } from './upstream.ts';
 import {
   buildReply,
@@ -29,7 +30,10 @@ import {
   PARSE_OK,
   type ParsedQuery,
   parseQuery,
+  questionKey,
+  questionName,
   RCODE,
+  type ReplyShape,
   TYPE,
   truncatedReply,
   typeName,
@@ -45,6 +49,8 @@ export interface DnsFilterOptions {
   attempts: number;
   queryTimeoutMs: number;
   cacheEntries: number;
+  /** Decisions kept per (client, question) for the engine in force; 0 decides every query. */
+  decisionCacheEntries?: number | undefined;
   cacheMinTtlSeconds: number;
   cacheMaxTtlSeconds: number;
   negativeMaxTtlSeconds: number;
@@ -54,7 +60,6 @@ export interface DnsFilterOptions {
   tcpMaxConnections: number;
   tcpIdleTimeoutMs: number;
   tcpMaxQueriesInFlight: number;
-  alertRepeatMinutes: number;
   activityMergeSeconds: number;
 }
 
@@ -62,8 +67,8 @@ export interface DnsFilterDeps {
   /** The web filter state (or anything that hands out the engine in force). */
   state: { engine(): WebEngine };
   activity?: ActivityRecorder | null | undefined;
-  /** For `web.alert` entries (MIS-2(j), pornography). */
-  audit?: AuditLog | null | undefined;
+  /** Tells the designated staff of lookups in alert categories (MIS-2(j), pornography). */
+  alerts?: WebAlerts | null | undefined;
   log?: Logger | undefined;
 }
 
@@ -87,7 +92,7 @@ export interface DnsFilterStats {
 export interface DnsFilter {
   address: { udp: AddressInfo; tcp: AddressInfo };
   stats(): DnsFilterStats;
-  /** Empties the answer cache. */
+  /** Empties the answer cache and the decisions kept. */
   flushCache(): void;
   /** Stops listening, closes TCP connections and the upstream sockets. */
   stop(): Promise<void>;
@@ -108,9 +113,9 @@ interface Waiter {
   send: Send;
   tcp: boolean;
   clientIp: string;
-  host: string;
-  decision: WebDecision;
-  at: Date;
+  outcome: Outcome;
+  /** When the query came (epoch ms, and performance.now() for its duration). */
+  now: number;
   t0: number;
 }
 
@@ -167,6 +172,7 @@ export async function startDnsFilter(
     maxTtl: options.cacheMaxTtlSeconds,
     maxNegativeTtl: options.negativeMaxTtlSeconds,
   });
+  const decisions = new DecisionCache(options.decisionCacheEntries ?? 200_000);
   const stats = {
     queries: 0,
     blocked: 0,
@@ -188,10 +194,8 @@ export async function startDnsFilter(
   writeOpt(optDo, 0, options.ednsBufferSize, true, 0, null, null);
   const blockModes = new WeakMap<CompiledPolicy, BlockMode>();
   const edeTexts = new Map<string, Buffer>();
-  const alerted = new Map<string, number>();
   const recent = new Map<string, number>();
   const mergeMs = options.activityMergeSeconds * 1000;
-  const alertRepeatMs = options.alertRepeatMinutes * 60_000;
   const v6Names = new Map<string, string>();
   const configuredV6 = options.blockAddressV6 ? ipBytes(options.blockAddressV6) : null;
 
@@ -243,18 +247,18 @@ export async function startDnsFilter(
     qtype: number,
     d: WebDecision,
     bytes: number,
-  ) {
+  ): number {
     if (d.alert) alert(at, clientIp, host, qtype, d);
     const activity = deps.activity;
-    if (!activity) return;
+    if (!activity) return Number.NEGATIVE_INFINITY;
+    const now = at.getTime();
     if (mergeMs > 0) {
       // A browser asks A, AAAA and HTTPS for every visit, and repeats: one record stands for them.
       const key = `${d.action === 'block' ? 'b' : 'a'}|${clientIp}|${host}`;
-      const now = at.getTime();
       const last = recent.get(key);
       if (last !== undefined && now - last < mergeMs) {
         stats.activityMerged++;
-        return;
+        return last;
       }
       if (recent.size >= 100_000) {
         for (const [k, t] of recent) if (now - t >= mergeMs) recent.delete(k);
@@ -279,40 +283,54 @@ export async function startDnsFilter(
       bytes,
       durationMs: performance.now() - t0,
     });
+    return now;
+  }
+
+  /**
+   * Activity and alerts for one answered lookup. A lookup merged into a record its decision entry
+   * already knows of (dns.activityMergeSeconds) costs a subtraction; anything else goes through
+   * record(). `entry` is the lookup's entry in the decision cache, or -1.
+   */
+  function note(
+    outcome: Outcome,
+    entry: number,
+    pq: ParsedQuery,
+    now: number,
+    t0: number,
+    clientIp: string,
+    bytes: number,
+  ): void {
+    const d = outcome.decision;
+    const known = entry >= 0 ? decisions.recordedAt(entry) : Number.NEGATIVE_INFINITY;
+    if (!d.alert) {
+      if (!deps.activity) return;
+      if (now - known < mergeMs) {
+        stats.activityMerged++;
+        return;
+      }
+    }
+    const at = new Date(now);
+    const recordedAt = record(at, t0, clientIp, hostOf(pq), pq.qtype, d, bytes);
+    if (entry >= 0 && recordedAt > known) decisions.setRecordedAt(entry, recordedAt);
+  }
+
+  /** The question's name as the engine and the records spell it. */
+  function hostOf(pq: ParsedQuery): string {
+    const name = questionName(questionKey(pq));
+    if (pq.plainName) return name;
+    const n = normaliseHost(name);
+    return n.ok ? n.host : name;
   }
 
   function alert(at: Date, clientIp: string, host: string, qtype: number, d: WebDecision) {
-    const key = `${clientIp}|${host}`;
-    const now = at.getTime();
-    const last = alerted.get(key);
-    if (last !== undefined && now - last < alertRepeatMs) return;
-    if (alerted.size > 10_000) {
-      for (const [k, t] of alerted) if (now - t >= alertRepeatMs) alerted.delete(k);
-    }
-    alerted.set(key, now);
-    const details = {
+    deps.alerts?.attempt({
       source: 'dns',
+      decision: d,
       host,
-      queryType: typeName(qtype),
       clientIp,
-      deviceId: d.device?.id ?? null,
-      categories: [...d.categories],
-      decision: d.action,
-    };
-    log?.warn(
-      { ...details, personId: d.person?.id ?? null, clauseIds: d.clauseIds },
-      'web alert: a name in an alerting category was looked up',
-    );
-    deps.audit
-      ?.append({
-        actor: { id: null, label: 'dns-filter' },
-        action: 'web.alert',
-        target: d.person ? { type: 'person', id: d.person.id } : undefined,
-        clauseIds: d.clauseIds,
-        reason: `${d.categories.join(', ')} looked up from ${clientIp}`,
-        details,
-      })
-      .catch((err: unknown) => log?.error({ err, host }, 'could not write the web.alert entry'));
+      at,
+      queryType: typeName(qtype),
+    });
   }
 
   /** Fits a UDP reply to the client's size; TCP replies go whole. */
@@ -336,7 +354,18 @@ export async function startDnsFilter(
     });
   }
 
-  function blockReply(query: Buffer, pq: ParsedQuery, policy: CompiledPolicy, d: WebDecision) {
+  /** What the block answer to `pq` says: made once per outcome and kind of question. */
+  function blockShape(pq: ParsedQuery, policy: CompiledPolicy, outcome: Outcome): ReplyShape {
+    const kind = pq.qclass !== 1 ? 2 : pq.qtype === TYPE.A ? 0 : pq.qtype === TYPE.AAAA ? 1 : 2;
+    let shape = outcome.shapes[kind];
+    if (!shape) {
+      shape = newBlockShape(pq, policy, outcome.decision);
+      outcome.shapes[kind] = shape;
+    }
+    return shape;
+  }
+
+  function newBlockShape(pq: ParsedQuery, policy: CompiledPolicy, d: WebDecision): ReplyShape {
     const mode = blockModeOf(policy);
     const filtered =
       d.reason === 'school-deny' || d.reason === 'restricted' || d.reason === 'withdrawn';
@@ -346,14 +375,31 @@ export async function startDnsFilter(
       if (pq.qtype === TYPE.A) address = mode.v4;
       else if (pq.qtype === TYPE.AAAA) address = mode.v6;
     }
-    return buildReply(query, pq, {
+    return {
       rcode: mode.nxdomain ? RCODE.NXDOMAIN : RCODE.NOERROR,
       address,
       ttl: options.blockTtlSeconds,
       ede: filtered ? EDE.FILTERED : EDE.BLOCKED,
       edeText: edeText(`${why}; ${d.clauseIds.join(',')}`),
       udpSize: options.ednsBufferSize,
-    });
+    };
+  }
+
+  /** The decision cache's entry for the question just parsed, set by outcomeFor (-1: none). */
+  let questionEntry = -1;
+
+  /** The decision for this client and the question just parsed: kept, or made now. */
+  function outcomeFor(engine: WebEngine, clientIp: string, now: number): Outcome {
+    const found = decisions.find(engine, clientIp, q);
+    questionEntry = found;
+    if (found >= 0) {
+      const kept = decisions.outcome(found);
+      if (kept.validUntil > now) return kept;
+    }
+    const decided = engine.decide({ clientIp, host: hostOf(q), now: new Date(now) });
+    const outcome = decisions.keep(clientIp, q, found, decided, now);
+    questionEntry = decisions.kept;
+    return outcome;
   }
 
   function answerWaiters(key: string, entry: CacheEntry | null, failure: [number, string] | null) {
@@ -379,20 +425,21 @@ export async function startDnsFilter(
             )
           : servfail(w.query, w.q, failure![0], failure![1]);
       } catch (err) {
-        log?.error({ err, host: w.host }, 'could not build a DNS reply');
+        log?.error({ err, host: hostOf(w.q) }, 'could not build a DNS reply');
         reply = servfail(w.query, w.q, EDE.NETWORK_ERROR, 'internal error');
       }
       w.send(reply);
-      record(w.at, w.t0, w.clientIp, w.host, w.q.qtype, w.decision, reply.length);
+      note(w.outcome, -1, w.q, w.now, w.t0, w.clientIp, reply.length);
     }
   }
 
   function forward(key: string, pq: ParsedQuery) {
     stats.forwarded++;
     // The question in lower-case wire form is the key without its last five octets.
-    const nameWire = Buffer.from(key.slice(0, key.length - 5), 'latin1');
-    forwarder.forward(nameWire, pq.qtype, pq.qclass, pq.dnssecOk, (pq.flags & 0x0010) !== 0).then(
-      (result) => {
+    const nameWire = key.slice(0, key.length - 5);
+    const cd = (pq.flags & 0x0010) !== 0;
+    forwarder.forward(nameWire, pq.qtype, pq.qclass, pq.dnssecOk, cd, (result) => {
+      try {
         if (!result.ok) {
           log?.debug({ problem: result.problem }, 'upstream resolution failed');
           answerWaiters(key, null, [result.ede, result.problem]);
@@ -411,17 +458,18 @@ export async function startDnsFilter(
         const entry = toEntry(result.response, info, ttl, now);
         if (ttl > 0) cache.put(key, entry);
         answerWaiters(key, entry, null);
-      },
-      (err: unknown) => {
+      } catch (err) {
+        // A bug must cost these answers, never the filter.
         log?.error({ err }, 'DNS forwarding failed');
         answerWaiters(key, null, [EDE.NETWORK_ERROR, 'internal error']);
-      },
-    );
+      }
+    });
   }
 
   /** Answers one query; `send(null)` when it is dropped. */
   function handle(query: Buffer, clientIp: string, tcp: boolean, send: Send): void {
-    const t0 = performance.now();
+    // The duration goes into activity records only.
+    const t0 = deps.activity ? performance.now() : 0;
     stats.queries++;
     const status = parseQuery(query, q);
     if (status !== PARSE_OK) {
@@ -452,33 +500,34 @@ export async function startDnsFilter(
       send(buildReply(query, q, { ...refuse, udpSize: options.ednsBufferSize }));
       return;
     }
-    let host = q.name;
-    if (!q.plainName) {
-      const n = normaliseHost(host);
-      if (n.ok) host = n.host;
-    }
-    const at = new Date();
+    const now = Date.now();
     const engine = deps.state.engine();
-    const decision = engine.decide({ clientIp, host, now: at });
-    if (decision.action === 'block') {
+    const outcome = outcomeFor(engine, clientIp, now);
+    const found = questionEntry;
+    if (outcome.decision.action === 'block') {
       stats.blocked++;
-      const reply = fitToClient(query, q, blockReply(query, q, engine.policy, decision), tcp);
+      const shape = blockShape(q, engine.policy, outcome);
+      const reply = fitToClient(query, q, buildReply(query, q, shape), tcp);
       send(reply);
-      record(at, t0, clientIp, host, q.qtype, decision, reply.length);
+      note(outcome, found, q, now, t0, clientIp, reply.length);
       return;
     }
-    const now = at.getTime();
-    const key = q.key;
-    const entry = cache.get(key, now);
-    if (entry !== undefined) {
+    // The answer this entry was last served from, while it lasts; else the cache's.
+    let answer = found >= 0 ? decisions.answer(found) : undefined;
+    if (answer === undefined || answer.expiresAt <= now) {
+      answer = cache.get(questionKey(q), now);
+      if (found >= 0) decisions.setAnswer(found, answer);
+    }
+    if (answer !== undefined) {
       stats.cacheHits++;
       const opt = q.edns ? (q.dnssecOk ? optDo : optPlain) : null;
-      const reply = fitToClient(query, q, replyFromEntry(query, q, entry, now, opt), tcp);
+      const reply = fitToClient(query, q, replyFromEntry(query, q, answer, now, opt), tcp);
       send(reply);
-      record(at, t0, clientIp, host, q.qtype, decision, reply.length);
+      note(outcome, found, q, now, t0, clientIp, reply.length);
       return;
     }
-    const waiter: Waiter = { query, q: { ...q }, send, tcp, clientIp, host, decision, at, t0 };
+    const key = questionKey(q);
+    const waiter: Waiter = { query, q: { ...q }, send, tcp, clientIp, outcome, now, t0 };
     const waiting = inflight.get(key);
     if (waiting) {
       stats.coalesced++;
@@ -505,7 +554,18 @@ export async function startDnsFilter(
 
   // --- UDP --------------------------------------------------------------------------------------
   const bindUdp = async (port: number) => {
-    const socket = dgram.createSocket({ type: net.isIPv6(options.host) ? 'udp6' : 'udp4' });
+    const type = net.isIPv6(options.host) ? 'udp6' : 'udp4';
+    const family = type === 'udp6' ? 6 : 4;
+    // A reply goes to the address its query came from, an IP literal: once bound, the socket's
+    // lookup hands it straight back rather than through dns.lookup and a tick for every reply.
+    let bound = false;
+    const socket = dgram.createSocket({
+      type,
+      lookup: (hostname, lookupOptions, callback) => {
+        if (bound) callback(null, hostname, family);
+        else dns.lookup(hostname, lookupOptions, callback);
+      },
+    });
     socket.on('message', (msg, rinfo) => {
       const clientIp = clientAddress(rinfo.address);
       safeHandle(msg, clientIp, false, (reply) => {
@@ -521,6 +581,7 @@ export async function startDnsFilter(
       socket.once('error', reject);
       socket.bind(port, options.host, () => {
         socket.off('error', reject);
+        bound = true;
         resolve();
       });
     });
@@ -637,7 +698,10 @@ export async function startDnsFilter(
       cacheEntries: cache.stats().entries,
       upstream: forwarder.stats(),
     }),
-    flushCache: () => cache.clear(),
+    flushCache: () => {
+      cache.clear();
+      decisions.clear();
+    },
     async stop() {
       if (stopped) return;
       stopped = true;

@@ -3,17 +3,18 @@
 // it in order (no new queries, the queued activity written).
 import type { Runtime } from '../../cli/runtime.ts';
 import { createActivityRecorder } from '../activity.ts';
-import { stopWebFilter, webFilterFor } from '../runtime.ts';
+import { stopWebFilter, webAlertsFor, webFilterFor } from '../runtime.ts';
 import { type DnsFilter, startDnsFilter } from './server.ts';
 
 export async function startDnsService(
   runtime: Pick<Runtime, 'config' | 'store' | 'audit' | 'policy' | 'log'>,
 ): Promise<DnsFilter> {
-  const { config, store, audit, log } = runtime;
+  const { config, store, log } = runtime;
   const { state } = await webFilterFor(runtime);
   const activity = createActivityRecorder(store, { log });
   const dnsLog = log.child({ service: 'dns' });
-  const filter = await startDnsFilter({ state, activity, audit, log: dnsLog }, config.dns);
+  const alerts = webAlertsFor(runtime);
+  const filter = await startDnsFilter({ state, activity, alerts, log: dnsLog }, config.dns);
   log.info(
     {
       udp: `${filter.address.udp.address}:${filter.address.udp.port}`,
@@ -26,6 +27,7 @@ export async function startDnsService(
     ...filter,
     async stop() {
       await filter.stop();
+      await alerts.settled();
       await activity.stop();
       await stopWebFilter(store);
     },

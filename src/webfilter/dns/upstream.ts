@@ -43,28 +43,44 @@ export interface ForwarderStats {
   ignored: number;
 }
 
+/** One query on its way through the upstreams: the attempts made so far and what they gave. */
+interface Resolution {
+  readonly query: Buffer;
+  readonly questionEnd: number;
+  readonly deadline: number;
+  /** The upstream tried first (the one that answered last, when there are several). */
+  readonly start: number;
+  /** Attempts made so far. */
+  attempts: number;
+  lastProblem: string;
+  lastResponse: { response: Buffer; upstream: string } | null;
+  readonly done: (result: ForwardResult) => void;
+}
+
+/** An attempt waiting for its response. */
 interface Outstanding {
-  id: number;
-  socket: number;
-  query: Buffer;
-  questionEnd: number;
-  upstream: Upstream;
-  timer: NodeJS.Timeout;
-  done: (response: Buffer | null) => void;
+  readonly id: number;
+  readonly socket: number;
+  readonly upstream: Upstream;
+  readonly resolution: Resolution;
+  timer: NodeJS.Timeout | null;
 }
 
 export interface Forwarder {
   /**
-   * Asks the upstreams. `name` is the lower-case wire-form question name, qtype and qclass as
-   * numbers; the query sent upstream carries RD and an OPT record (DO as given).
+   * Asks the upstreams and calls `done` once with the result, never before returning. `nameWire`
+   * is the lower-case wire-form question name, one character per octet; qtype and qclass as
+   * numbers; the query sent upstream carries RD and an OPT record (DO as given). Callbacks rather
+   * than a promise: this runs for every query the cache cannot answer.
    */
   forward(
-    nameWire: Buffer,
+    nameWire: string,
     qtype: number,
     qclass: number,
     dnssecOk: boolean,
     checkingDisabled: boolean,
-  ): Promise<ForwardResult>;
+    done: (result: ForwardResult) => void,
+  ): void;
   stats(): ForwarderStats;
   close(): Promise<void>;
 }
@@ -81,7 +97,7 @@ export function parseUpstreams(values: readonly string[]): Upstream[] {
 
 /** Builds the query sent upstream: id 0 (set per attempt), RD, one question, one OPT. */
 export function upstreamQuery(
-  nameWire: Buffer,
+  nameWire: string,
   qtype: number,
   qclass: number,
   dnssecOk: boolean,
@@ -92,7 +108,8 @@ export function upstreamQuery(
   out.writeUInt16BE(0x0100 | (checkingDisabled ? 0x0010 : 0), 2);
   out.writeUInt16BE(1, 4);
   out.writeUInt16BE(1, 10);
-  let p = HEADER_LENGTH + nameWire.copy(out, HEADER_LENGTH);
+  let p = HEADER_LENGTH;
+  for (let i = 0; i < nameWire.length; i++) out[p++] = nameWire.charCodeAt(i);
   out.writeUInt16BE(qtype, p);
   out.writeUInt16BE(qclass, p + 2);
   p += 4;
@@ -194,20 +211,23 @@ export async function createForwarder(options: ForwarderOptions): Promise<Forwar
       rinfo.port !== pending.upstream.port ||
       rinfo.address !== pending.upstream.host ||
       (msg[2]! & 0x80) === 0 ||
-      !sameQuestion(pending.query, pending.questionEnd, msg)
+      !sameQuestion(pending.resolution.query, pending.resolution.questionEnd, msg)
     ) {
       stats.ignored++;
       return;
     }
-    outstanding.delete(pending.id);
-    clearTimeout(pending.timer);
-    pending.done(msg);
+    settle(pending, msg);
   };
 
   for (const family of families) {
     const list: dgram.Socket[] = [];
     for (let i = 0; i < count; i++) {
-      const socket = dgram.createSocket({ type: family });
+      // Upstreams are IP addresses (parseUpstreams checks): each send hands the address straight
+      // back instead of going through dns.lookup and a tick.
+      const socket = dgram.createSocket({
+        type: family,
+        lookup: (address, _options, callback) => callback(null, address, family === 'udp6' ? 6 : 4),
+      });
       const index = family === 'udp4' ? i : count + i;
       socket.on('message', onMessage(index));
       socket.on('error', () => {}); // ICMP and send errors surface as timeouts of their queries
@@ -228,43 +248,113 @@ export async function createForwarder(options: ForwarderOptions): Promise<Forwar
     sockets.set(family, list);
   }
 
-  /** One UDP attempt: the response, or null after attemptTimeoutMs. */
-  const attempt = (upstream: Upstream, query: Buffer, questionEnd: number, timeoutMs: number) =>
-    new Promise<Buffer | null>((resolve) => {
-      const family = net.isIPv6(upstream.host) ? 'udp6' : 'udp4';
-      const list = sockets.get(family)!;
-      const pick = random16() % list.length;
-      const id = freshId();
-      query.writeUInt16BE(id, 0);
-      const pending: Outstanding = {
-        id,
-        socket: family === 'udp4' ? pick : count + pick,
-        query,
-        questionEnd,
-        upstream,
-        timer: setTimeout(() => {
-          if (outstanding.get(id) === pending) outstanding.delete(id);
-          stats.timeouts++;
-          resolve(null);
-        }, timeoutMs),
-        done: resolve,
-      };
-      outstanding.set(id, pending);
-      stats.sent++;
-      list[pick]!.send(query, upstream.port, upstream.host, (err) => {
-        if (err && outstanding.get(id) === pending) {
-          outstanding.delete(id);
-          clearTimeout(pending.timer);
-          resolve(null);
-        }
-      });
-    });
-
   let preferred = 0;
 
+  /** Ends an attempt with its response, or null (no answer in time, or the send failed). */
+  const settle = (pending: Outstanding, response: Buffer | null) => {
+    if (outstanding.get(pending.id) !== pending) return; // settled already
+    outstanding.delete(pending.id);
+    if (pending.timer !== null) clearTimeout(pending.timer);
+    attempted(pending.resolution, pending.upstream, response);
+  };
+  const timedOut = (pending: Outstanding) => {
+    pending.timer = null;
+    if (outstanding.get(pending.id) !== pending) return;
+    stats.timeouts++;
+    settle(pending, null);
+  };
+
+  /** One UDP attempt at `upstream`; its end goes to attempted(). */
+  const attempt = (r: Resolution, upstream: Upstream, timeoutMs: number) => {
+    const family = net.isIPv6(upstream.host) ? 'udp6' : 'udp4';
+    const list = sockets.get(family)!;
+    const pick = random16() % list.length;
+    const id = freshId();
+    r.query.writeUInt16BE(id, 0);
+    const pending: Outstanding = {
+      id,
+      socket: family === 'udp4' ? pick : count + pick,
+      upstream,
+      resolution: r,
+      timer: null,
+    };
+    pending.timer = setTimeout(timedOut, timeoutMs, pending);
+    outstanding.set(id, pending);
+    stats.sent++;
+    try {
+      list[pick]!.send(r.query, upstream.port, upstream.host, (err) => {
+        if (err) settle(pending, null);
+      });
+    } catch {
+      process.nextTick(settle, pending, null); // a socket closing under us: a failed attempt
+    }
+  };
+
+  /** The next attempt, or the result when there is none left (or no time). */
+  const next = (r: Resolution) => {
+    const left = r.deadline - Date.now();
+    if (r.attempts >= options.attempts || left <= 0 || closed) {
+      if (r.lastResponse) {
+        stats.answered++;
+        r.done({ ok: true, ...r.lastResponse });
+        return;
+      }
+      stats.failures++;
+      r.done({ ok: false, ede: EDE.NO_REACHABLE_AUTHORITY, problem: r.lastProblem });
+      return;
+    }
+    const upstream = upstreams[(r.start + r.attempts) % upstreams.length]!;
+    r.attempts++;
+    attempt(r, upstream, Math.min(options.attemptTimeoutMs, left));
+  };
+
+  const attempted = (r: Resolution, upstream: Upstream, response: Buffer | null) => {
+    if (response === null) {
+      r.lastProblem = `${upstream.label} did not answer`;
+      if (upstreams.length > 1) preferred = (r.start + r.attempts) % upstreams.length;
+      next(r);
+      return;
+    }
+    if (response[2]! & 0x02) {
+      // TC=1: ask the same upstream over TCP for the whole answer.
+      stats.tcpFallbacks++;
+      const timeoutMs = Math.max(1, r.deadline - Date.now());
+      void queryOverTcp(upstream, r.query, r.questionEnd, timeoutMs).then((viaTcp) => {
+        if (viaTcp !== null) {
+          answered(r, upstream, viaTcp);
+          return;
+        }
+        r.lastProblem = `${upstream.label} truncated the answer and TCP failed`;
+        next(r);
+      });
+      return;
+    }
+    answered(r, upstream, response);
+  };
+
+  const answered = (r: Resolution, upstream: Upstream, response: Buffer) => {
+    const rcode = response[3]! & 0xf;
+    if ((rcode === RCODE.SERVFAIL || rcode === RCODE.REFUSED) && r.attempts < options.attempts) {
+      // Another upstream may do better; keep this answer in case none does.
+      r.lastResponse = { response, upstream: upstream.label };
+      r.lastProblem = `${upstream.label} answered rcode ${rcode}`;
+      next(r);
+      return;
+    }
+    stats.answered++;
+    r.done({ ok: true, response, upstream: upstream.label });
+  };
+
   return {
-    async forward(nameWire, qtype, qclass, dnssecOk, checkingDisabled) {
-      if (closed) return { ok: false, ede: EDE.NETWORK_ERROR, problem: 'the filter is stopping' };
+    forward(nameWire, qtype, qclass, dnssecOk, checkingDisabled, done) {
+      if (closed) {
+        process.nextTick(done, {
+          ok: false,
+          ede: EDE.NETWORK_ERROR,
+          problem: 'the filter is stopping',
+        });
+        return;
+      }
       const query = upstreamQuery(
         nameWire,
         qtype,
@@ -273,65 +363,21 @@ export async function createForwarder(options: ForwarderOptions): Promise<Forwar
         checkingDisabled,
         options.ednsBufferSize,
       );
-      const questionEnd = HEADER_LENGTH + nameWire.length + 4;
-      const deadline = Date.now() + options.queryTimeoutMs;
-      let lastProblem = 'no upstream answered';
-      let lastResponse: { response: Buffer; upstream: string } | null = null;
-      const start = preferred;
-      for (let i = 0; i < options.attempts; i++) {
-        const left = deadline - Date.now();
-        if (left <= 0 || closed) break;
-        const upstream = upstreams[(start + i) % upstreams.length]!;
-        let response = await attempt(
-          upstream,
-          query,
-          questionEnd,
-          Math.min(options.attemptTimeoutMs, left),
-        );
-        if (response === null) {
-          lastProblem = `${upstream.label} did not answer`;
-          if (upstreams.length > 1) preferred = (start + i + 1) % upstreams.length;
-          continue;
-        }
-        if (response[2]! & 0x02) {
-          // TC=1: ask the same upstream over TCP for the whole answer.
-          stats.tcpFallbacks++;
-          const viaTcp = await queryOverTcp(
-            upstream,
-            query,
-            questionEnd,
-            Math.max(1, deadline - Date.now()),
-          );
-          if (viaTcp === null) {
-            lastProblem = `${upstream.label} truncated the answer and TCP failed`;
-            continue;
-          }
-          response = viaTcp;
-        }
-        const rcode = response[3]! & 0xf;
-        if ((rcode === RCODE.SERVFAIL || rcode === RCODE.REFUSED) && i + 1 < options.attempts) {
-          // Another upstream may do better; keep this answer in case none does.
-          lastResponse = { response, upstream: upstream.label };
-          lastProblem = `${upstream.label} answered rcode ${rcode}`;
-          continue;
-        }
-        stats.answered++;
-        return { ok: true, response, upstream: upstream.label };
-      }
-      if (lastResponse) {
-        stats.answered++;
-        return { ok: true, ...lastResponse };
-      }
-      stats.failures++;
-      return { ok: false, ede: EDE.NO_REACHABLE_AUTHORITY, problem: lastProblem };
+      next({
+        query,
+        questionEnd: HEADER_LENGTH + nameWire.length + 4,
+        deadline: Date.now() + options.queryTimeoutMs,
+        start: preferred,
+        attempts: 0,
+        lastProblem: 'no upstream answered',
+        lastResponse: null,
+        done,
+      });
     },
     stats: () => ({ ...stats }),
     async close() {
       closed = true;
-      for (const pending of outstanding.values()) {
-        clearTimeout(pending.timer);
-        pending.done(null);
-      }
+      for (const pending of [...outstanding.values()]) settle(pending, null);
       outstanding.clear();
       await Promise.all(
         [...sockets.values()].flat().map((s) => new Promise<void>((r) => s.close(() => r()))),

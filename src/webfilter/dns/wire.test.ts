@@ -9,6 +9,8 @@ import {
   PARSE_FORMERR,
   PARSE_OK,
   parseQuery,
+  questionKey,
+  questionName,
 } from './wire.ts';
 
 const opt = (udpPayloadSize: number, flags: number): packet.Answer => ({
@@ -38,8 +40,23 @@ describe('DNS wire format', () => {
       additionals: [opt(4096, packet.DNSSEC_OK)],
     });
     expect(parseQuery(buf, q)).toBe(PARSE_OK);
-    expect(q).toMatchObject({ id: 42, name: 'www.example.com', qtype: 1, qclass: 1 });
+    expect(q).toMatchObject({ id: 42, qtype: 1, qclass: 1 });
+    expect(questionName(questionKey(q))).toBe('www.example.com');
     expect(q).toMatchObject({ edns: true, udpSize: 4096, dnssecOk: true, plainName: true });
+  });
+
+  it('gives a question the same key and hash whatever its case, and another question others', () => {
+    const q = newParsedQuery();
+    parseQuery(query('WWW.Example.COM'), q);
+    const upper = { key: questionKey(q), hash: q.keyHash, length: q.keyLength };
+    parseQuery(query('www.example.com'), q);
+    expect({ key: questionKey(q), hash: q.keyHash, length: q.keyLength }).toEqual(upper);
+    parseQuery(
+      query('www.example.com', { questions: [{ type: 'AAAA', name: 'www.example.com' }] }),
+      q,
+    );
+    expect(q.keyHash).not.toBe(upper.hash);
+    expect(questionKey(q)).not.toBe(upper.key);
   });
 
   it('drops responses and fragments; FORMERR for pointers, two questions, answers in a query', () => {
@@ -63,7 +80,8 @@ describe('DNS wire format', () => {
         const buf = Buffer.from(bytes);
         if (buf.length >= 6) buf.writeUInt16BE(1, 4); // often a single question
         const status = parseQuery(buf, q);
-        if (status === PARSE_OK) expect(q.name.length).toBeLessThanOrEqual(254);
+        if (status === PARSE_OK)
+          expect(questionName(questionKey(q)).length).toBeLessThanOrEqual(254);
         inspectResponse(buf);
       }),
       { numRuns: 5000 },
@@ -113,7 +131,7 @@ describe('DNS answer cache', () => {
     const cache = new AnswerCache(limits);
     const put = (key: string) => {
       const buf = response(`${key}.example`, 60);
-      cache.put(key, toEntry(buf, inspectResponse(buf)!, 60, 0));
+      cache.put(key, toEntry(Buffer.from(buf), inspectResponse(buf)!, 60, 0));
     };
     put('a');
     put('b');
@@ -122,6 +140,44 @@ describe('DNS answer cache', () => {
     expect(cache.get('b', 1)).toBeUndefined();
     expect(cache.get('a', 1)).toBeDefined();
     expect(cache.get('c', 60_000)).toBeUndefined(); // expired
+  });
+
+  it('goes on evicting the least recently used first through many evictions and re-stores', () => {
+    const cache = new AnswerCache({ ...limits, maxEntries: 50 });
+    const buf = response('x.example', 60);
+    const entry = () => toEntry(Buffer.from(buf), inspectResponse(buf)!, 60, 0);
+    // A model of the order: stored or moved to the end, evicted from the front.
+    let order: string[] = [];
+    const store = (key: string) => {
+      cache.put(key, entry());
+      order = [...order.filter((k) => k !== key), key];
+      if (order.length > 50) order = order.slice(order.length - 50);
+    };
+    for (let i = 0; i < 2000; i++) {
+      store(`k${i}`);
+      if (i % 7 === 0) store(`k${i - 30}`); // stored again: moves to the recent end
+    }
+    expect(cache.stats().entries).toBe(50);
+    for (const key of order) expect(cache.get(key, 1)).toBeDefined();
+    expect(cache.get('k1949', 1)).toBeUndefined();
+  });
+
+  it('a hit moves an answer from the older half to the recent end, and leaves a recent one be', () => {
+    const cache = new AnswerCache({ ...limits, maxEntries: 4 });
+    const buf = response('x.example', 60);
+    const put = (key: string) =>
+      cache.put(key, toEntry(Buffer.from(buf), inspectResponse(buf)!, 60, 0));
+    put('a');
+    put('b');
+    put('c');
+    expect(cache.get('a', 1)).toBeDefined(); // two stores ago: the older half, moved to the end
+    put('d');
+    put('e'); // evicts b, the oldest now
+    expect(cache.get('b', 1)).toBeUndefined();
+    expect(cache.get('a', 1)).toBeDefined();
+    put('f'); // evicts c
+    expect(cache.get('c', 1)).toBeUndefined();
+    expect(cache.get('a', 1)).toBeDefined();
   });
 
   it('RFC 2308: caches NXDOMAIN for min(SOA TTL, SOA MINIMUM); not without an SOA', () => {

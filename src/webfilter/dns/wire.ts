@@ -4,6 +4,7 @@
 // stays for the tests and the rare slow path; per query it would allocate a whole object tree.
 // Names are bounded (255 octets), compression pointers in a query are refused (a query's only
 // name has nothing before it to point at), and every read is checked against the packet's length.
+import { randomBytes } from 'node:crypto';
 
 export const TYPE = {
   A: 1,
@@ -57,12 +58,16 @@ export interface ParsedQuery {
   qclass: number;
   /** Offset just past the question. */
   questionEnd: number;
-  /** The name in lower case, dotted, without the final dot ('' for the root). */
-  name: string;
   /** True when every octet of the name is a-z 0-9 - _ (the name needs no further normalising). */
   plainName: boolean;
-  /** Cache key: the question in lower-case wire form and the DO bit. */
+  /**
+   * Cache key: the question in lower-case wire form and the DO bit. A parse leaves its octets in
+   * `questionOctets` (keyLength of them, with a seeded hash) and makes no string: questionKey()
+   * makes this one when it is needed, before the next parse.
+   */
   key: string;
+  keyLength: number;
+  keyHash: number;
   edns: boolean;
   /** The client's UDP payload size (512 without EDNS). */
   udpSize: number;
@@ -76,9 +81,10 @@ export const newParsedQuery = (): ParsedQuery => ({
   qtype: 0,
   qclass: 0,
   questionEnd: 0,
-  name: '',
   plainName: true,
   key: '',
+  keyLength: 0,
+  keyHash: 0,
   edns: false,
   udpSize: 512,
   ednsVersion: 0,
@@ -91,9 +97,16 @@ export const PARSE_DROP = 1;
 export const PARSE_FORMERR = 2;
 export const PARSE_NOTIMP = 3;
 
-// Scratch space reused by every parse: the lower-cased question (key) and the dotted name.
+// Scratch space reused by every parse: the lower-cased question (key).
 const keyScratch = Buffer.alloc(MAX_NAME_WIRE + 8);
-const nameScratch = Buffer.alloc(MAX_NAME_WIRE + 8);
+
+/** The key octets of the last parse (read only; overwritten by the next parse). */
+export const questionOctets: Uint8Array = keyScratch;
+
+// FNV-1a over the key octets, from a per-process random start: names cannot be made to collide
+// in the filter's tables without knowing it.
+const HASH_SEED = randomBytes(4).readInt32LE(0);
+const FNV_PRIME = 0x01000193;
 
 /**
  * Parses a query: exactly one question, no answer or authority records, at most one additional
@@ -120,27 +133,28 @@ export function parseQuery(buf: Buffer, out: ParsedQuery): number {
 
   let p = HEADER_LENGTH;
   let k = 0;
-  let n = 0;
+  let h = HASH_SEED;
   let plain = true;
   for (;;) {
     if (p >= len) return PARSE_FORMERR;
     const l = buf[p]!;
     if (l === 0) {
       keyScratch[k++] = 0;
+      h = Math.imul(h, FNV_PRIME);
       p++;
       break;
     }
     if (l > 63) return PARSE_FORMERR; // a compression pointer, or a reserved label type
     if (p + 1 + l > len || k + 1 + l + 1 > MAX_NAME_WIRE) return PARSE_FORMERR;
     keyScratch[k++] = l;
-    if (n > 0) nameScratch[n++] = 46;
+    h = Math.imul(h ^ l, FNV_PRIME);
     for (let i = p + 1, end = p + 1 + l; i < end; i++) {
       let c = buf[i]!;
       if (c >= 65 && c <= 90) c += 32;
       else if (!((c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 45 || c === 95))
         plain = false;
       keyScratch[k++] = c;
-      nameScratch[n++] = c;
+      h = Math.imul(h ^ c, FNV_PRIME);
     }
     p += 1 + l;
   }
@@ -160,16 +174,63 @@ export function parseQuery(buf: Buffer, out: ParsedQuery): number {
     out.ednsVersion = buf[p + 6]!;
     out.dnssecOk = (buf[p + 7]! & 0x80) !== 0;
   }
-  keyScratch[k++] = buf[out.questionEnd - 4]!;
-  keyScratch[k++] = buf[out.questionEnd - 3]!;
-  keyScratch[k++] = buf[out.questionEnd - 2]!;
-  keyScratch[k++] = buf[out.questionEnd - 1]!;
-  keyScratch[k++] = out.dnssecOk ? 1 : 0;
-  out.key = keyScratch.toString('latin1', 0, k);
-  out.name = n === 0 ? '' : nameScratch.toString('latin1', 0, n);
+  for (let i = out.questionEnd - 4; i < out.questionEnd; i++) {
+    const c = buf[i]!;
+    keyScratch[k++] = c;
+    h = Math.imul(h ^ c, FNV_PRIME);
+  }
+  const dnssecOk = out.dnssecOk ? 1 : 0;
+  keyScratch[k++] = dnssecOk;
+  out.keyHash = Math.imul(h ^ dnssecOk, FNV_PRIME);
+  out.keyLength = k;
+  out.key = '';
   out.plainName = plain;
   return PARSE_OK;
 }
+
+/**
+ * The question's key as a string, made on first use: call it before the next parse overwrites the
+ * octets (a copy of `q` made afterwards keeps the string).
+ */
+export function questionKey(q: ParsedQuery): string {
+  if (q.key === '') q.key = keyScratch.toString('latin1', 0, q.keyLength);
+  return q.key;
+}
+
+/**
+ * The question's name from a parse's key: lower case, dotted, without the final dot ('' for the
+ * root). The labels' octets are kept as they are (one character per octet).
+ */
+export function questionName(key: string): string {
+  let name = '';
+  let p = 0;
+  for (let l = key.charCodeAt(0); l > 0 && p + 1 + l <= key.length; l = key.charCodeAt(p)) {
+    const label = key.slice(p + 1, p + 1 + l);
+    name = p === 0 ? label : `${name}.${label}`;
+    p += 1 + l;
+  }
+  return name;
+}
+
+// Plain octet writes: the hot path builds a reply per query, and Buffer's checked writers and
+// copy() (which makes a view per call) cost more than the writing itself. Offsets are always
+// within a buffer sized for them.
+const put16 = (out: Uint8Array, p: number, v: number) => {
+  out[p] = v >>> 8;
+  out[p + 1] = v & 0xff;
+};
+
+/** Copies src[from, to) into out at p; for the few dozen octets of a question a loop is fastest. */
+export const copyRange = (
+  src: Uint8Array,
+  from: number,
+  to: number,
+  out: Uint8Array,
+  p: number,
+) => {
+  for (let i = from; i < to; i++) out[p++] = src[i]!;
+  return p;
+};
 
 /** Length of the OPT record the filter adds (with an EDE option of `textBytes` octets, or none). */
 export const optLength = (ede: boolean, textBytes: number) => 11 + (ede ? 6 + textBytes : 0);
@@ -185,22 +246,22 @@ export function writeOpt(
   text: Buffer | null,
 ): number {
   out[p] = 0;
-  out.writeUInt16BE(TYPE.OPT, p + 1);
-  out.writeUInt16BE(udpSize, p + 3);
+  put16(out, p + 1, TYPE.OPT);
+  put16(out, p + 3, udpSize);
   out[p + 5] = extendedRcode;
   out[p + 6] = 0; // version 0
   out[p + 7] = dnssecOk ? 0x80 : 0;
   out[p + 8] = 0;
   if (ede === null) {
-    out.writeUInt16BE(0, p + 9);
+    put16(out, p + 9, 0);
     return p + 11;
   }
   const textLength = text ? text.length : 0;
-  out.writeUInt16BE(6 + textLength, p + 9);
-  out.writeUInt16BE(OPT_EDE_CODE, p + 11);
-  out.writeUInt16BE(2 + textLength, p + 13);
-  out.writeUInt16BE(ede, p + 15);
-  if (text) text.copy(out, p + 17);
+  put16(out, p + 9, 6 + textLength);
+  put16(out, p + 11, OPT_EDE_CODE);
+  put16(out, p + 13, 2 + textLength);
+  put16(out, p + 15, ede);
+  if (text) out.set(text, p + 17);
   return p + 17 + textLength;
 }
 
@@ -229,24 +290,25 @@ export function buildReply(query: Buffer, q: ParsedQuery, shape: ReplyShape): Bu
   const len =
     HEADER_LENGTH + qLen + answerLen + (opt ? optLength(shape.ede !== null, textBytes) : 0);
   const out = Buffer.allocUnsafe(len);
-  out.writeUInt16BE(q.id, 0);
+  put16(out, 0, q.id);
   // QR=1, opcode copied, RD copied, RA=1, CD copied, rcode low bits.
   const flags = 0x8000 | (q.flags & 0x7800) | (q.flags & 0x0100) | 0x0080 | (q.flags & 0x0010);
-  out.writeUInt16BE(flags | (shape.rcode & 0xf), 2);
-  out.writeUInt16BE(withQuestion ? 1 : 0, 4);
-  out.writeUInt16BE(shape.address ? 1 : 0, 6);
-  out.writeUInt16BE(0, 8);
-  out.writeUInt16BE(opt ? 1 : 0, 10);
+  put16(out, 2, flags | (shape.rcode & 0xf));
+  put16(out, 4, withQuestion ? 1 : 0);
+  put16(out, 6, shape.address ? 1 : 0);
+  put16(out, 8, 0);
+  put16(out, 10, opt ? 1 : 0);
   let p = HEADER_LENGTH;
-  if (withQuestion) p += query.copy(out, p, HEADER_LENGTH, q.questionEnd);
-  if (shape.address) {
-    out.writeUInt16BE(0xc00c, p); // the question's name
-    out.writeUInt16BE(shape.address.length === 4 ? TYPE.A : TYPE.AAAA, p + 2);
-    out.writeUInt16BE(1, p + 4);
-    out.writeUInt32BE(shape.ttl, p + 6);
-    out.writeUInt16BE(shape.address.length, p + 10);
-    shape.address.copy(out, p + 12);
-    p += 12 + shape.address.length;
+  if (withQuestion) p = copyRange(query, HEADER_LENGTH, q.questionEnd, out, p);
+  const address = shape.address;
+  if (address) {
+    put16(out, p, 0xc00c); // the question's name
+    put16(out, p + 2, address.length === 4 ? TYPE.A : TYPE.AAAA);
+    put16(out, p + 4, 1);
+    put16(out, p + 6, shape.ttl >>> 16);
+    put16(out, p + 8, shape.ttl & 0xffff);
+    put16(out, p + 10, address.length);
+    p = copyRange(address, 0, address.length, out, p + 12);
   }
   if (opt) writeOpt(out, p, shape.udpSize, q.dnssecOk, shape.rcode >> 4, shape.ede, shape.edeText);
   return out;

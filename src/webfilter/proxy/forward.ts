@@ -21,7 +21,8 @@ class UpstreamTimeout extends Error {
   }
 }
 
-function kindOf(err: unknown): { kind: ErrorKind; detail: string } {
+/** What kind of failure reaching a site was, for its error page. */
+export function kindOf(err: unknown): { kind: ErrorKind; detail: string } {
   if (err instanceof TargetRefused) return { kind: 'refused-target', detail: err.message };
   if (err instanceof UpstreamTimeout) return { kind: 'timeout', detail: `${err.message}.` };
   const code = (err as NodeJS.ErrnoException | null)?.code;

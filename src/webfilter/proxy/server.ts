@@ -12,9 +12,11 @@ import type { AuditLog } from '../../audit/service.ts';
 import type { Config } from '../../config/config.ts';
 import type { Store } from '../../store/database.ts';
 import type { ActivityRecorder } from '../activity.ts';
+import type { WebAlerts } from '../alerts.ts';
 import type { WebDecision, WebEngine } from '../engine.ts';
 import type { ProxyAuthenticator } from './auth.ts';
 import { handleConnect } from './connect.ts';
+import { createFastPath } from './fast.ts';
 import { createForwarder } from './forward.ts';
 import { handleLocal, isReviewPath, REVIEW_PATH } from './local.ts';
 import { blockPage, errorPage } from './pages.ts';
@@ -36,6 +38,8 @@ export interface ProxyDeps {
   authenticator?: ProxyAuthenticator;
   /** Name resolution; tests map names to local servers. */
   resolve?: Resolver;
+  /** Tells the designated staff of attempts on alert categories (MIS-2(j), pornography). */
+  alerts?: WebAlerts;
 }
 
 export interface ProxyOptions extends ProxyConfig {
@@ -101,7 +105,6 @@ export async function startProxy(deps: ProxyDeps, options: ProxyOptions): Promis
   let listening = false;
   const publicHost = () =>
     options.publicHost ?? new URL(options.publicUrl).hostname ?? options.host;
-  const recentAlerts = new Map<string, number>();
 
   const ctx: ProxyContext = {
     deps,
@@ -131,40 +134,14 @@ export async function startProxy(deps: ProxyDeps, options: ProxyOptions): Promis
       return answer instanceof Promise ? answer.then(settle) : settle(answer);
     },
     alert(decision, host, clientIp) {
-      const who = decision.person?.id ?? decision.device?.id ?? clientIp;
-      const key = `${who}|${host}`;
-      const now = Date.now();
-      if ((recentAlerts.get(key) ?? 0) > now) return;
-      if (recentAlerts.size > 10_000) recentAlerts.clear();
-      recentAlerts.set(key, now + 60_000);
-      log.warn(
-        {
-          person: decision.person?.label ?? null,
-          device: decision.device?.label ?? null,
-          clientIp,
-          host,
-          categories: decision.categories,
-          clauseIds: decision.clauseIds,
-          action: decision.action,
-        },
-        'web alert: an attempt to reach a site in an alert category',
-      );
-      void deps.audit
-        .append({
-          actor: decision.person
-            ? { id: decision.person.id, label: decision.person.label }
-            : { id: null, label: `device at ${clientIp}` },
-          action: 'web.alert',
-          target: { type: 'host', id: host },
-          clauseIds: decision.clauseIds,
-          details: {
-            categories: decision.categories,
-            action: decision.action,
-            deviceId: decision.device?.id ?? null,
-            ip: clientIp,
-          },
-        })
-        .catch((err: unknown) => log.error({ err }, 'could not write the web.alert audit entry'));
+      if (deps.alerts) {
+        deps.alerts.attempt({ source: 'proxy', decision, host, clientIp, at: clock() });
+      } else {
+        log.warn(
+          { host, clientIp, categories: decision.categories },
+          'web alert: an attempt on an alert category; the proxy was started without alerts, so nobody is told',
+        );
+      }
     },
   };
 
@@ -241,101 +218,18 @@ export async function startProxy(deps: ProxyDeps, options: ProxyOptions): Promis
     started: number,
   ): void {
     if (personId === false) {
-      challenge(res, target.host);
+      const answer = challengeAnswer(options, target.host);
+      sendPage(res, answer.status, answer.body, answer.headers);
       return;
     }
-    const decision = engine.decide({
-      clientIp,
-      personId,
-      host: target.host,
-      path,
-      now: new Date(started),
-    });
-    if (decision.alert) ctx.alert(decision, target.host, clientIp);
-    if (decision.action === 'block') {
-      blockHttp(req, res, engine, clientIp, decision, target.host, target.port, path, started);
+    const outcome = decideRequest(ctx, engine, clientIp, personId, target, path, started);
+    if (outcome.decision.action === 'block') {
+      const answer = blockAnswer(ctx, engine, clientIp, outcome, target, path);
+      const bytes = sendPage(res, answer.status, answer.body, answer.headers);
+      recordBlocked(ctx, outcome, clientIp, req.method ?? null, target.host, path, bytes, started);
       return;
     }
-    const downloads = engine.policy.web.downloads;
-    if (downloads.blockExecutables) {
-      const ext = extensionOfPath(path);
-      if (ext !== null && downloads.extensions.has(ext)) {
-        blockHttp(
-          req,
-          res,
-          engine,
-          clientIp,
-          { ...decision, action: 'block', clauseIds: downloads.clauseIds, categories: [] },
-          target.host,
-          target.port,
-          path,
-          started,
-          'download',
-        );
-        return;
-      }
-    }
-    forward(req, res, decision, clientIp, target, path, started);
-  }
-
-  function blockHttp(
-    req: IncomingMessage,
-    res: ServerResponse,
-    engine: WebEngine,
-    clientIp: string,
-    decision: WebDecision,
-    host: string,
-    targetPort: number,
-    path: string,
-    started: number,
-    reasonKey?: string,
-  ): void {
-    const origin = targetPort === 80 ? host : `${host}:${targetPort}`;
-    const html = blockPage({
-      policy: engine.policy,
-      publicUrl: options.publicUrl,
-      host,
-      url: `http://${origin}${path}`,
-      decision,
-      reasonKey,
-      review: {
-        action: `http://${origin}${REVIEW_PATH}`,
-        token: ctx.tokens.issue(host, clientIp),
-      },
-    });
-    const bytes = sendPage(res, 403, html, {
-      'X-Custos-Reason': reasonHeader(decision, reasonKey),
-    });
-    deps.activity.record({
-      at: new Date(started),
-      source: 'proxy',
-      personId: decision.person?.id ?? null,
-      deviceId: decision.device?.id ?? null,
-      clientIp,
-      method: req.method ?? null,
-      host,
-      path,
-      categories: decision.categories,
-      decision: 'block',
-      reason: reasonKey ?? decision.reason,
-      clauseIds: decision.clauseIds,
-      status: 403,
-      bytes,
-      durationMs: Date.now() - started,
-    });
-  }
-
-  function challenge(res: ServerResponse, host: string): void {
-    sendPage(
-      res,
-      407,
-      errorPage(
-        'bad-request',
-        host,
-        'Sign in with your school e-mail address and password to use the internet from this device.',
-      ),
-      { 'Proxy-Authenticate': `Basic realm="${options.authRealm.replace(/["\\]/g, '')}"` },
-    );
+    forward(req, res, outcome.decision, clientIp, target, path, started);
   }
 
   const server = http.createServer(
@@ -397,8 +291,17 @@ export async function startProxy(deps: ProxyDeps, options: ProxyOptions): Promis
     }
     open.add(socket);
     socket.once('close', () => open.delete(socket));
-    httpConnection.call(server, socket);
+    if (fast) fast.accept(socket);
+    else httpConnection.call(server, socket);
   });
+  // Ordinary requests take the fast path; anything else is given to node:http with the bytes
+  // read so far, as if it had read them itself.
+  const fast = options.fastPath
+    ? createFastPath(ctx, (socket, bytes) => {
+        httpConnection.call(server, socket);
+        if (bytes) socket.emit('data', bytes);
+      })
+    : null;
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -426,6 +329,7 @@ export async function startProxy(deps: ProxyDeps, options: ProxyOptions): Promis
       listening = false;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
+      fast?.closeIdle();
       // Tunnels and long downloads get a moment to finish, then are cut.
       const timer = setTimeout(() => {
         for (const socket of open) socket.destroy();
@@ -434,8 +338,128 @@ export async function startProxy(deps: ProxyDeps, options: ProxyOptions): Promis
       await closed;
       clearTimeout(timer);
       forward.stop();
+      fast?.stop();
     },
   };
+}
+
+/** What the policy says about one plain-HTTP request: the engine's decision, then downloads. */
+export interface RequestOutcome {
+  readonly decision: WebDecision;
+  /** Set when something other than the site's categories blocked it ('download'). */
+  readonly reasonKey?: string;
+}
+
+export function decideRequest(
+  ctx: ProxyContext,
+  engine: WebEngine,
+  clientIp: string,
+  personId: string | null,
+  target: Target,
+  path: string,
+  started: number,
+): RequestOutcome {
+  const decision = engine.decide({
+    clientIp,
+    personId,
+    host: target.host,
+    path,
+    now: new Date(started),
+  });
+  if (decision.alert) ctx.alert(decision, target.host, clientIp);
+  if (decision.action === 'block') return { decision };
+  const downloads = engine.policy.web.downloads;
+  if (downloads.blockExecutables) {
+    const ext = extensionOfPath(path);
+    if (ext !== null && downloads.extensions.has(ext)) {
+      return {
+        decision: { ...decision, action: 'block', clauseIds: downloads.clauseIds, categories: [] },
+        reasonKey: 'download',
+      };
+    }
+  }
+  return { decision };
+}
+
+/** A page the proxy answers with itself: status, headers and an HTML body. */
+export interface ProxyAnswer {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly body: string;
+}
+
+/** The block page for a refused plain-HTTP request, with its review form and reason header. */
+export function blockAnswer(
+  ctx: ProxyContext,
+  engine: WebEngine,
+  clientIp: string,
+  outcome: RequestOutcome,
+  target: Target,
+  path: string,
+): ProxyAnswer {
+  const { host, port } = target;
+  const origin = port === 80 ? host : `${host}:${port}`;
+  const body = blockPage({
+    policy: engine.policy,
+    publicUrl: ctx.options.publicUrl,
+    host,
+    url: `http://${origin}${path}`,
+    decision: outcome.decision,
+    reasonKey: outcome.reasonKey,
+    review: {
+      action: `http://${origin}${REVIEW_PATH}`,
+      token: ctx.tokens.issue(host, clientIp),
+    },
+  });
+  return {
+    status: 403,
+    headers: { 'X-Custos-Reason': reasonHeader(outcome.decision, outcome.reasonKey) },
+    body,
+  };
+}
+
+/** The 407 that asks a browser for the person's school credentials. */
+export function challengeAnswer(options: ProxyOptions, host: string): ProxyAnswer {
+  return {
+    status: 407,
+    headers: { 'Proxy-Authenticate': `Basic realm="${options.authRealm.replace(/["\\]/g, '')}"` },
+    body: errorPage(
+      'bad-request',
+      host,
+      'Sign in with your school e-mail address and password to use the internet from this device.',
+    ),
+  };
+}
+
+/** The activity record of a refused plain-HTTP request (WEB-6). */
+export function recordBlocked(
+  ctx: ProxyContext,
+  outcome: RequestOutcome,
+  clientIp: string,
+  method: string | null,
+  host: string,
+  path: string,
+  bytes: number,
+  started: number,
+): void {
+  const { decision } = outcome;
+  ctx.deps.activity.record({
+    at: new Date(started),
+    source: 'proxy',
+    personId: decision.person?.id ?? null,
+    deviceId: decision.device?.id ?? null,
+    clientIp,
+    method,
+    host,
+    path,
+    categories: decision.categories,
+    decision: 'block',
+    reason: outcome.reasonKey ?? decision.reason,
+    clauseIds: decision.clauseIds,
+    status: 403,
+    bytes,
+    durationMs: Date.now() - started,
+  });
 }
 
 /** The extension of the last path segment ('/a/setup.EXE?x=1' -> 'exe'), or null. */

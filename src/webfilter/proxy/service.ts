@@ -3,8 +3,8 @@
 // it in order (no new requests, the queued activity written, timers stopped).
 import { createAccountsService } from '../../auth/accounts.service.ts';
 import type { Runtime } from '../../cli/runtime.ts';
-import { createActivityRecorder } from '../activity.ts';
-import { stopWebFilter, webFilterFor } from '../runtime.ts';
+import { activityOptionsFrom, createActivityRecorder } from '../activity.ts';
+import { stopWebFilter, webAlertsFor, webFilterFor } from '../runtime.ts';
 import { createProxyAuthenticator } from './auth.ts';
 import { type ProxyListener, startProxy } from './server.ts';
 
@@ -14,7 +14,8 @@ export async function startProxyService(
 ): Promise<ProxyListener> {
   const { config, store, audit, policy, log, clock } = runtime;
   const { state } = await webFilterFor(runtime);
-  const activity = createActivityRecorder(store, { log });
+  const activity = createActivityRecorder(store, { ...activityOptionsFrom(config), log });
+  const alerts = webAlertsFor(runtime);
   const authenticator =
     config.proxy.requireAuth === 'never'
       ? undefined
@@ -30,6 +31,7 @@ export async function startProxyService(
       audit,
       log: log.child({ service: 'proxy' }),
       clock,
+      alerts,
       ...(authenticator ? { authenticator } : {}),
     },
     { ...config.proxy, publicUrl: config.server.publicUrl, ownPorts: options.ownPorts ?? [] },
@@ -42,6 +44,7 @@ export async function startProxyService(
     ...listener,
     async stop() {
       await listener.stop();
+      await alerts.settled();
       await activity.stop();
       await stopWebFilter(store);
     },

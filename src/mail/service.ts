@@ -1,0 +1,113 @@
+// The mail gateway as `custos serve` runs it: the vault key, the virus scanner, the next hops,
+// the pipeline of checks and the SMTP listener. stop() closes the listener first (no new
+// messages), then the connections to the next hops.
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import path from 'node:path';
+import { createAccountsService } from '../auth/accounts.service.ts';
+import type { Runtime } from '../cli/runtime.ts';
+import type { Config } from '../config/config.ts';
+import { createVault, loadOrCreateMasterKey } from '../vault/vault.ts';
+import { createProxyAuthenticator } from '../webfilter/proxy/auth.ts';
+import { mailChecks } from './checks.ts';
+import { ClamdClient, clamdOptionsFromConfig } from './clamd.ts';
+import { createDeliverer, type NextHop } from './relay/deliver.ts';
+import { createMailPipeline } from './relay/pipeline.ts';
+import { type RelayOptions, startRelay } from './relay/server.ts';
+
+export const vaultKeyFileOf = (config: Config) =>
+  config.mail.vaultKeyFile ?? path.join(config.dataDir, 'vault.key');
+
+const hopOf = (hop: Config['mail']['inbound']): NextHop => ({
+  host: hop.host,
+  port: hop.port,
+  secure: hop.secure,
+  requireTls: hop.requireTls,
+  verifyCertificate: hop.verifyCertificate,
+  ...(hop.username ? { username: hop.username, password: hop.password ?? '' } : {}),
+});
+
+export function relayOptionsOf(config: Config): RelayOptions {
+  const r = config.mail.relay;
+  return {
+    host: r.host,
+    port: r.port,
+    hostname: r.hostname ?? hostname(),
+    maxMessageBytes: r.maxMessageBytes,
+    maxRecipients: r.maxRecipients,
+    trustedNetworks: r.trustedNetworks,
+    tls:
+      r.tlsCertFile && r.tlsKeyFile
+        ? { cert: readFileSync(r.tlsCertFile), key: readFileSync(r.tlsKeyFile) }
+        : null,
+    allowInsecureAuth: r.allowInsecureAuth,
+    socketTimeoutMs: r.socketTimeoutMs,
+    maxClients: r.maxClients,
+  };
+}
+
+export async function startMailService(
+  runtime: Pick<Runtime, 'config' | 'store' | 'audit' | 'policy' | 'log' | 'clock'>,
+) {
+  const { config, store, audit, policy, log, clock } = runtime;
+  const mailLog = log.child({ service: 'mail' });
+  const options = relayOptionsOf(config);
+  const vault = createVault(loadOrCreateMasterKey(vaultKeyFileOf(config)));
+  const scanner = new ClamdClient(clamdOptionsFromConfig(config.mail.clamd));
+  try {
+    await scanner.ping();
+  } catch (err) {
+    mailLog.error(
+      { err, clamd: scanner.address, failOpen: config.mail.clamd.failOpen },
+      config.mail.clamd.failOpen
+        ? 'clamd does not answer: mail.clamd.failOpen is on, so mail will pass UNSCANNED until it does'
+        : 'clamd does not answer: mail will be deferred (4xx) until it does; start clamav-daemon',
+    );
+  }
+  const timing = { hostname: options.hostname, timeoutMs: config.mail.relay.nextHopTimeoutMs };
+  const deliver = {
+    inbound: createDeliverer(hopOf(config.mail.inbound), timing),
+    outbound: createDeliverer(hopOf(config.mail.outbound), timing),
+  };
+  const checks = mailChecks();
+  const pipeline = createMailPipeline({
+    store,
+    audit,
+    log: mailLog,
+    policy: () => policy.current(),
+    vault,
+    inspect: checks.inspect,
+    scan: (raw) => scanner.scan(raw),
+    evaluate: checks.evaluate,
+    addDisclaimer: checks.addDisclaimer,
+    deliver,
+    failOpen: config.mail.clamd.failOpen,
+    clock,
+  });
+  const authenticator = createProxyAuthenticator({
+    verifier: createAccountsService({ store, audit, policy, config, clock }),
+    cacheSeconds: config.proxy.authCacheSeconds,
+  });
+  const listener = await startRelay(
+    {
+      log: mailLog,
+      localDomains: () => policy.current().mail.domains,
+      authenticate: async (username, password, ip) => {
+        const basic = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
+        const result = await authenticator.check(basic, ip);
+        return result.ok ? result.personId : null;
+      },
+      handle: pipeline.handle,
+    },
+    options,
+  );
+  mailLog.info({ url: listener.address.url }, 'Custos mail gateway listening');
+  return {
+    ...listener,
+    async stop() {
+      await listener.stop();
+      deliver.inbound.close();
+      deliver.outbound.close();
+    },
+  };
+}

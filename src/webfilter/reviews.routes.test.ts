@@ -1,0 +1,320 @@
+import path from 'node:path';
+import { expect, it } from 'vitest';
+import { signedInAs, testContext } from '../../test/support/app.ts';
+import { describeEachStore } from '../../test/support/stores.ts';
+import { buildApp } from '../api/app.ts';
+import type { AppContext } from '../api/context.ts';
+import { listOutbox } from '../notify/outbox.ts';
+import { newId } from '../store/columns.ts';
+import { recordReviewRequest } from './proxy/reviews.ts';
+import { KIND_REVIEW_DECIDED } from './reviews.messages.ts';
+import { stopWebFilter } from './runtime.ts';
+
+const MINI = path.resolve(import.meta.dirname, '../../test/fixtures/lists/ut1-mini');
+const SITE = 'epinions.com'; // social networking in the mini lists: blocked for staff (SYS-5)
+
+describeEachStore('site review requests', (db) => {
+  async function setup() {
+    const ctx = await testContext(db.store, { config: { 'webfilter.lists': MINI } });
+    const { app } = await buildApp(ctx);
+    return { ctx, app };
+  }
+
+  /** A person in the directory with a registered device, who asks from the block page. */
+  async function requester(ctx: AppContext) {
+    const person = await signedInAs(ctx, ['staff']);
+    await ctx.store.db
+      .updateTable('people')
+      .set({ given_name: 'Amy', family_name: 'Teacher' })
+      .where('id', '=', person.personId)
+      .execute();
+    const deviceId = newId();
+    const now = ctx.clock().toISOString();
+    await ctx.store.db
+      .insertInto('devices')
+      .values({
+        id: deviceId,
+        person_id: person.personId,
+        kind: 'laptop',
+        label: 'Amy laptop',
+        mac: null,
+        hostname: null,
+        ip: '10.0.0.21',
+        status: 'approved',
+        approved_by: null,
+        approved_at: now,
+        created_at: now,
+        updated_at: now,
+      })
+      .execute();
+    return { ...person, deviceId, email: `${person.personId}@school.test` };
+  }
+
+  const ask = (
+    ctx: AppContext,
+    input: { host?: string; personId?: string | null; deviceId?: string | null } = {},
+  ) =>
+    recordReviewRequest(ctx, {
+      host: input.host ?? SITE,
+      url: `http://${input.host ?? SITE}/reviews/123`,
+      personId: input.personId ?? null,
+      personLabel: null,
+      deviceId: input.deviceId ?? null,
+      clientIp: '10.0.0.21',
+      categories: ['social_networks'],
+      clauseIds: ['SYS-5', 'MIS-2(h)'],
+      reason: 'Our Year 2 topic uses reviews from this site.',
+    });
+
+  it('MIS-1, SYS-5: a request is listed with who asked, when, why and what blocked it', async () => {
+    const { ctx, app } = await setup();
+    try {
+      const amy = await requester(ctx);
+      const id = await ask(ctx, { personId: amy.personId, deviceId: amy.deviceId });
+      const it = await signedInAs(ctx, ['it_support']);
+      const res = await app.inject({
+        method: 'GET',
+        url: '/api/webfilter/reviews',
+        headers: it.headers,
+      });
+      expect(res.statusCode).toBe(200);
+      expect(res.json()).toMatchObject({
+        open: 1,
+        requests: [
+          {
+            id,
+            host: SITE,
+            url: `http://${SITE}/reviews/123`,
+            reason: 'Our Year 2 topic uses reviews from this site.',
+            status: 'open',
+            requester: {
+              personId: amy.personId,
+              name: 'Amy Teacher',
+              email: amy.email,
+              device: { id: amy.deviceId, label: 'Amy laptop' },
+              ip: '10.0.0.21',
+            },
+            categories: [
+              { id: 'social_networks', name: 'Social networking', blockedForEveryone: false },
+            ],
+            clauses: [
+              { id: 'SYS-5', title: 'Never accessed from the network' },
+              { id: 'MIS-2(h)', title: 'Gross misconduct' },
+            ],
+            decision: null,
+          },
+        ],
+      });
+      const decided = await app.inject({
+        method: 'GET',
+        url: '/api/webfilter/reviews?status=decided',
+        headers: it.headers,
+      });
+      expect(decided.json()).toEqual({ requests: [], open: 1 });
+      const staff = await signedInAs(ctx, ['staff']);
+      const refused = await app.inject({
+        method: 'GET',
+        url: '/api/webfilter/reviews',
+        headers: staff.headers,
+      });
+      expect(refused.statusCode).toBe(403);
+    } finally {
+      await app.close();
+      await stopWebFilter(db.store);
+    }
+  });
+
+  it('MIS-1: allowing puts the site on the allow list at once, audited, and the requester is told', async () => {
+    const { ctx, app } = await setup();
+    try {
+      const amy = await requester(ctx);
+      const id = await ask(ctx, { personId: amy.personId, deviceId: amy.deviceId });
+      const sbm = await signedInAs(ctx, ['sbm']);
+      const test = async () =>
+        (
+          await app.inject({
+            method: 'GET',
+            url: `/api/webfilter/test?url=${SITE}&person=${amy.personId}`,
+            headers: sbm.headers,
+          })
+        ).json().action;
+      expect(await test()).toBe('block');
+
+      const res = await app.inject({
+        method: 'POST',
+        url: `/api/webfilter/reviews/${id}/decision`,
+        headers: sbm.headers,
+        payload: { decision: 'allow', note: 'Needed for the Year 2 topic this term.' },
+      });
+      expect(res.statusCode).toBe(200);
+      expect(res.json()).toMatchObject({
+        notified: true,
+        request: {
+          status: 'allowed',
+          decision: {
+            by: `${sbm.personId}@school.test`,
+            note: 'Needed for the Year 2 topic this term.',
+          },
+        },
+      });
+      expect(await test()).toBe('allow');
+      const entries = await db.store.db.selectFrom('web_lists').selectAll().execute();
+      expect(entries).toMatchObject([{ list: 'allow', host: SITE }]);
+
+      const audit = await db.store.db
+        .selectFrom('audit_log')
+        .select(['action', 'clause_ids', 'reason', 'target_id'])
+        .where('action', 'in', ['web.review-allowed', 'webfilter.list-entry.added'])
+        .orderBy('seq')
+        .execute();
+      expect(audit.map((a) => a.action)).toEqual([
+        'webfilter.list-entry.added',
+        'web.review-allowed',
+      ]);
+      expect(audit[1]).toMatchObject({
+        target_id: id,
+        reason: 'Needed for the Year 2 topic this term.',
+      });
+      expect(JSON.parse(audit[1]!.clause_ids)).toEqual(['MIS-1', 'SYS-5', 'MIS-2(h)']);
+
+      const mail = await listOutbox(db.store.db, { kind: KIND_REVIEW_DECIDED });
+      expect(mail).toHaveLength(1);
+      expect(mail[0]).toMatchObject({
+        to: amy.email,
+        toPersonId: amy.personId,
+        subject: `Your request to open ${SITE} was allowed`,
+        relatedId: id,
+      });
+      expect(mail[0]!.text).toContain('Dear Amy,');
+      expect(mail[0]!.text).toContain('“Needed for the Year 2 topic this term.”');
+
+      // A request is decided once.
+      const again = await app.inject({
+        method: 'POST',
+        url: `/api/webfilter/reviews/${id}/decision`,
+        headers: sbm.headers,
+        payload: { decision: 'decline', note: 'Changed my mind.' },
+      });
+      expect(again.statusCode).toBe(409);
+      const list = await app.inject({
+        method: 'GET',
+        url: '/api/webfilter/reviews?status=decided',
+        headers: sbm.headers,
+      });
+      expect(list.json()).toMatchObject({ open: 0, requests: [{ id, status: 'allowed' }] });
+    } finally {
+      await app.close();
+      await stopWebFilter(db.store);
+    }
+  });
+
+  it('MIS-1: declining leaves the site blocked and e-mails the note to the requester', async () => {
+    const { ctx, app } = await setup();
+    try {
+      const amy = await requester(ctx);
+      const id = await ask(ctx, { personId: amy.personId, deviceId: amy.deviceId });
+      const it = await signedInAs(ctx, ['it_support']);
+      const res = await app.inject({
+        method: 'POST',
+        url: `/api/webfilter/reviews/${id}/decision`,
+        headers: it.headers,
+        payload: { decision: 'decline', note: 'Use the reviews in the shared drive instead.' },
+      });
+      expect(res.statusCode).toBe(200);
+      expect(res.json().request.status).toBe('refused');
+      expect(await db.store.db.selectFrom('web_lists').selectAll().execute()).toEqual([]);
+      const audit = await db.store.db
+        .selectFrom('audit_log')
+        .select(['clause_ids'])
+        .where('action', '=', 'web.review-declined')
+        .execute();
+      expect(audit).toHaveLength(1);
+      const [mail] = await listOutbox(db.store.db, { kind: KIND_REVIEW_DECIDED });
+      expect(mail!.subject).toBe(`Your request to open ${SITE} was declined`);
+      expect(mail!.text).toContain('stays blocked under SYS-5 (Never accessed from the network)');
+      expect(mail!.text).toContain('“Use the reviews in the shared drive instead.”');
+      // A note is required: the requester is told why.
+      const other = await ask(ctx);
+      const bare = await app.inject({
+        method: 'POST',
+        url: `/api/webfilter/reviews/${other}/decision`,
+        headers: it.headers,
+        payload: { decision: 'decline', note: ' ' },
+      });
+      expect(bare.statusCode).toBe(400);
+    } finally {
+      await app.close();
+      await stopWebFilter(db.store);
+    }
+  });
+
+  it('MIS-1: a request from an unknown device is decided without an e-mail; a host on the deny list is not allowed', async () => {
+    const { ctx, app } = await setup();
+    try {
+      const sbm = await signedInAs(ctx, ['sbm']);
+      const unknown = await ask(ctx);
+      const res = await app.inject({
+        method: 'POST',
+        url: `/api/webfilter/reviews/${unknown}/decision`,
+        headers: sbm.headers,
+        payload: { decision: 'decline', note: 'Not for school devices.' },
+      });
+      expect(res.json()).toMatchObject({ notified: false, request: { requester: { name: null } } });
+      expect(await listOutbox(db.store.db, { kind: KIND_REVIEW_DECIDED })).toEqual([]);
+
+      await app.inject({
+        method: 'POST',
+        url: '/api/webfilter/school-lists',
+        headers: sbm.headers,
+        payload: { list: 'deny', host: 'games.example', reason: 'Not in school time' },
+      });
+      const denied = await ask(ctx, { host: 'games.example' });
+      const refused = await app.inject({
+        method: 'POST',
+        url: `/api/webfilter/reviews/${denied}/decision`,
+        headers: sbm.headers,
+        payload: { decision: 'allow', note: 'Fine.' },
+      });
+      expect(refused.statusCode).toBe(409);
+      expect(refused.json().error.message).toContain("on the school's deny list");
+      const row = await db.store.db
+        .selectFrom('site_review_requests')
+        .select('status')
+        .where('id', '=', denied)
+        .executeTakeFirstOrThrow();
+      expect(row.status).toBe('open');
+    } finally {
+      await app.close();
+      await stopWebFilter(db.store);
+    }
+  });
+
+  it('MIS-1: Needs my attention shows the open requests to those who decide them', async () => {
+    const { ctx, app } = await setup();
+    try {
+      await ask(ctx);
+      await ask(ctx, { host: 'esnips.com' });
+      const attention = async (roles: string[]) => {
+        const who = await signedInAs(ctx, roles);
+        const res = await app.inject({
+          method: 'GET',
+          url: '/api/attention',
+          headers: who.headers,
+        });
+        return (res.json().items as { id: string; count?: number; href: string }[]).find(
+          (i) => i.id === 'site-reviews',
+        );
+      };
+      expect(await attention(['it_support'])).toMatchObject({
+        count: 2,
+        href: '/web-filter?tab=reviews',
+      });
+      expect(await attention(['sbm'])).toMatchObject({ count: 2 });
+      expect(await attention(['staff'])).toBeUndefined();
+      expect(await attention(['headteacher'])).toBeUndefined();
+    } finally {
+      await app.close();
+      await stopWebFilter(db.store);
+    }
+  });
+});

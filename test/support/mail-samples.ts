@@ -1,0 +1,93 @@
+// Real samples for the mail gateway's tests: messages composed with nodemailer's MailComposer,
+// the EICAR test file, a Windows executable stub, Office files with and without macros. Test-only.
+
+import MailComposer from 'nodemailer/lib/mail-composer';
+import type Mail from 'nodemailer/lib/mailer';
+import { buildZip, type ZipEntrySpec } from './zip-writer.ts';
+
+/**
+ * The EICAR anti-virus test file (68 bytes), joined at run time so that this source file does
+ * not itself carry the signature and upset a scanner on a developer's machine.
+ */
+export function eicar(): Buffer {
+  return Buffer.from(
+    ['X5O!P%@AP[4\\PZX54(P^)7CC)7}$', 'EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*'].join(''),
+  );
+}
+
+/** SHA-256 of the EICAR file, as published. */
+export const EICAR_SHA256 = '275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f';
+
+/** A DOS/PE stub: what any Windows executable starts with. */
+export function windowsExecutable(size = 4096): Buffer {
+  const out = Buffer.alloc(size);
+  out.write('MZ', 0, 'latin1');
+  out.writeUInt32LE(0x80, 0x3c);
+  out.write('This program cannot be run in DOS mode.', 0x4e, 'latin1');
+  out.write('PE\0\0', 0x80, 'latin1');
+  return out;
+}
+
+/** A Compound File (OLE) header, optionally with a VBA project stream named in its directory. */
+export function compoundFile(
+  options: { macros?: boolean; encryptedPackage?: boolean } = {},
+): Buffer {
+  const out = Buffer.alloc(4096);
+  Buffer.from([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1]).copy(out, 0);
+  let at = 1024;
+  const entry = (name: string) => {
+    out.write(name, at, 'utf16le');
+    at += 128;
+  };
+  entry('Root Entry');
+  entry('WordDocument');
+  if (options.macros) {
+    entry('Macros');
+    entry('VBA');
+    entry('_VBA_PROJECT');
+  }
+  if (options.encryptedPackage) {
+    entry('EncryptionInfo');
+    entry('EncryptedPackage');
+  }
+  return out;
+}
+
+const WORD_MAIN =
+  'application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml';
+const WORD_MACRO_MAIN = 'application/vnd.ms-word.document.macroEnabled.main+xml';
+
+/** A Word document (OOXML): macro-enabled (docm, with word/vbaProject.bin) or not (docx). */
+export function wordDocument(options: {
+  macros: boolean;
+  contentTypeSaysMacros?: boolean;
+}): Buffer {
+  const main = (options.contentTypeSaysMacros ?? options.macros) ? WORD_MACRO_MAIN : WORD_MAIN;
+  const types = `<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="xml" ContentType="application/xml"/><Override PartName="/word/document.xml" ContentType="${main}"/></Types>`;
+  const entries: ZipEntrySpec[] = [
+    { name: '[Content_Types].xml', data: Buffer.from(types) },
+    {
+      name: 'word/document.xml',
+      data: Buffer.from(
+        '<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body><w:p><w:r><w:t>Minutes</w:t></w:r></w:p></w:body></w:document>',
+      ),
+    },
+  ];
+  if (options.macros) {
+    entries.push({ name: 'word/vbaProject.bin', data: compoundFile({ macros: true }) });
+  }
+  return buildZip(entries);
+}
+
+/** Composes a message with nodemailer, as a mail client would send it. */
+export function compose(mail: Mail.Options): Promise<Buffer> {
+  return new MailComposer({
+    from: 'Head Teacher <head@palfreyinfant.co.uk>',
+    to: 'office@palfreyinfant.co.uk',
+    subject: 'Sample',
+    text: 'See attached.',
+    ...mail,
+  })
+    .compile()
+    .build();
+}
