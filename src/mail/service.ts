@@ -11,6 +11,7 @@ import { createVault, loadOrCreateMasterKey } from '../vault/vault.ts';
 import { createProxyAuthenticator } from '../webfilter/proxy/auth.ts';
 import { mailChecks } from './checks.ts';
 import { ClamdClient, clamdOptionsFromConfig } from './clamd.ts';
+import { createQuarantine } from './quarantine.ts';
 import { createDeliverer, type NextHop } from './relay/deliver.ts';
 import { createMailPipeline } from './relay/pipeline.ts';
 import { type RelayOptions, startRelay } from './relay/server.ts';
@@ -104,6 +105,16 @@ export async function startMailService(
   mailLog.info({ url: listener.address.url }, 'Custos mail gateway listening');
   return {
     ...listener,
+    /** Release and delete held messages, with this gateway's vault and next hops. */
+    quarantine: createQuarantine({
+      store,
+      audit,
+      vault,
+      policy: () => policy.current(),
+      deliver,
+      addDisclaimer: checks.addDisclaimer,
+      clock,
+    }),
     async stop() {
       await listener.stop();
       deliver.inbound.close();

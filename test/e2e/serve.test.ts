@@ -1,6 +1,7 @@
 // The README's promise: `custos serve` on the embedded defaults answers /healthz, prints the
 // one-time setup link when no account exists, and stops cleanly on SIGTERM.
 import { mkdtempSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -30,6 +31,18 @@ describe('custos serve', () => {
       });
       expect(tooBig.status).toBe(413);
       expect(await tooBig.json()).toMatchObject({ error: { code: 'payload_too_large' } });
+      // The mail gateway comes up with the rest and greets over SMTP.
+      await expect.poll(() => /mail gateway listening/.test(served.output())).toBe(true);
+      const smtp = /"url":"smtp:\/\/([^":]+):(\d+)"/.exec(served.output())!;
+      const greeting = await new Promise<string>((resolve, reject) => {
+        const socket = net.connect(Number(smtp[2]), smtp[1]!);
+        socket.once('data', (d) => {
+          socket.end('QUIT\r\n');
+          resolve(d.toString());
+        });
+        socket.once('error', reject);
+      });
+      expect(greeting).toMatch(/^220 .*Custos mail gateway/);
     } finally {
       expect(await served.stop()).toBe(0);
     }

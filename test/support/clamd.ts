@@ -8,12 +8,10 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { eicar } from './mail-samples.ts';
 
-/** The 68-byte EICAR test file, assembled so that this source file is not itself a detection. */
-export const EICAR = Buffer.from(
-  ['X5O!P%@AP[4\\PZX54(P^)7CC)7}$', 'EICAR-STANDARD-ANTIVIRUS-', 'TEST-FILE!$H+H*'].join(''),
-  'latin1',
-);
+/** The 68-byte EICAR test file (test/support/mail-samples.ts). */
+export const EICAR = eicar();
 
 /** The names the test database reports (clamd adds ".UNOFFICIAL" to signatures of its own). */
 export const EICAR_HDB_NAME = 'Custos.Test.EICAR-HDB';

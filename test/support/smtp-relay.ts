@@ -13,6 +13,8 @@ export interface Received {
   text: string;
   html: string | false;
   headers: Map<string, unknown>;
+  /** The message exactly as it arrived. */
+  raw: Buffer;
 }
 
 /** A local relay: smtp-server, keeping what it was given. `refuse` answers 451 to every message. */
@@ -23,8 +25,14 @@ export async function startRelay(options: { refuse?: boolean } = {}) {
     disabledCommands: ['STARTTLS', 'AUTH'],
     logger: false,
     onData(stream, session, callback) {
-      simpleParser(stream)
-        .then((parsed) => {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      new Promise<Buffer>((resolve, reject) => {
+        stream.on('end', () => resolve(Buffer.concat(chunks)));
+        stream.on('error', reject);
+      })
+        .then(async (raw) => ({ raw, parsed: await simpleParser(raw) }))
+        .then(({ raw, parsed }) => {
           if (options.refuse) {
             const error = new Error('Mailbox busy, try later') as Error & { responseCode: number };
             error.responseCode = 451;
@@ -37,6 +45,7 @@ export async function startRelay(options: { refuse?: boolean } = {}) {
             text: parsed.text ?? '',
             html: parsed.html ?? false,
             headers: parsed.headers as Map<string, unknown>,
+            raw,
           });
           callback();
         })

@@ -13,7 +13,7 @@ export const runtimeOptions = (program: Command): RuntimeOptions => {
   return { configFile: config };
 };
 
-const SERVICES = ['api', 'proxy', 'dns'] as const;
+const SERVICES = ['api', 'proxy', 'dns', 'mail'] as const;
 
 interface ServeOptions {
   host?: string;
@@ -25,7 +25,7 @@ interface ServeOptions {
 export function registerSystemCommands(program: Command): void {
   program
     .command('serve')
-    .description('Run Custos: the console and API, the web proxy and the DNS filter.')
+    .description('Run Custos: the console and API, the web proxy, the DNS filter and the mail gateway.')
     .option('--host <address>', 'address to listen on (server.host)')
     .option('--port <port>', 'port of the console and API (server.port)')
     .option('--only <services>', `comma-separated subset to run: ${SERVICES.join(', ')}`)
@@ -96,6 +96,10 @@ export function registerSystemCommands(program: Command): void {
       if (only.includes('dns')) {
         const { startDnsService } = await import('../../webfilter/dns/service.ts');
         gateways.push(await startDnsService(runtime));
+      }
+      if (only.includes('mail') && config.mail.relay.enabled) {
+        const { startMailService } = await import('../../mail/service.ts');
+        gateways.push(await startMailService(runtime));
       }
       // Once the signal handlers are in place: the policy versions are recorded (GOV-4), then
       // reminders run on a timer, on the machine that serves the API (gateway-only machines leave

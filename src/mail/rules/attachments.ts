@@ -65,8 +65,7 @@ export function nameExtension(name: string | null): string | null {
 
 /** How a verdict calls the file: its name, or where it sits when it has none. */
 export function attachmentLabel(a: AttachmentInfo): string {
-  const own = a.name ?? a.path.split('/').pop() ?? a.path;
-  const label = a.name ? own : `the unnamed attachment at ${a.path}`;
+  const label = a.name || `the unnamed attachment at ${a.path}`;
   return a.depth > 0 ? `${label} (inside another attachment)` : label;
 }
 
@@ -82,7 +81,7 @@ const canonical = (extension: string) => SAME_KIND.get(extension) ?? extension;
 /** "invoice.pdf is really a Windows program", "setup.exe is a Windows program". */
 export function describeAttachment(a: AttachmentInfo, fallback: string): string {
   const extension = a.extension ?? nameExtension(a.name);
-  const kind = (extension && KINDS[extension]) ?? fallback;
+  const kind = (extension && KINDS[extension]) || fallback;
   const named = nameExtension(a.name);
   const disguised =
     a.extension !== null && named !== null && canonical(named) !== canonical(a.extension);
@@ -171,8 +170,8 @@ export function attachmentPolicyVerdicts(
     const others = found.length - 1;
     const reason =
       others === 0
-        ? `${describeFinding(worst)}.`
-        : `${describeFinding(worst)}; ${others} other attachment${others === 1 ? '' : 's'} too.`;
+        ? describeFinding(worst)
+        : `${describeFinding(worst)}; ${others} other attachment${others === 1 ? '' : 's'} too`;
     verdicts.push({
       rule,
       action: worst.action,

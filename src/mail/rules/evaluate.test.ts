@@ -40,7 +40,7 @@ describe('MAIL-5: offensive language (word list, outbound)', () => {
       rule: 'offensive-language',
       action: 'hold',
       clauseIds: ['MAIL-5', 'MIS-2(c)'],
-      reason: 'Contains 3 listed words: idiot (2 times) and stupid cow.',
+      reason: 'contains 3 listed words: idiot (2 times) and stupid cow',
       details: { matches: 3, words: { idiot: 2, 'stupid cow': 1 } },
       notify: ['sbm'],
     });
@@ -95,7 +95,7 @@ describe('MAIL-5: criticism and incompetence (patterns, outbound)', () => {
       action: 'warn-sender',
       clauseIds: ['MAIL-5', 'MIS-2(b)'],
       reason:
-        'Stating that someone is incompetent or criticising other schools: 2 matching phrases.',
+        'stating that someone is incompetent or criticising other schools: 2 matching phrases',
       details: { matches: 2 },
     });
   });
@@ -174,7 +174,7 @@ describe('MAIL-12: personal data to outside recipients (personal-data, externalO
       rule: 'personal-data-external',
       action: 'hold',
       clauseIds: ['MAIL-12', 'MIS-2(d)'],
-      reason: '2 National Insurance numbers to an outside address.',
+      reason: '2 National Insurance numbers to an outside address',
       details: { total: 2, counts: { 'ni-number': 2 } },
       notify: ['sbm'],
     });
@@ -203,7 +203,7 @@ describe('MAIL-12: personal data to outside recipients (personal-data, externalO
       counts: { upn: 1, 'nhs-number': 1, 'date-of-birth-with-name': 1, 'bank-details': 1 },
     });
     expect(found?.reason).toBe(
-      '1 Unique Pupil Number, 1 NHS number, 1 date of birth with a name and 1 sort code with an account number to an outside address.',
+      '1 Unique Pupil Number, 1 NHS number, 1 date of birth with a name and 1 sort code with an account number to an outside address',
     );
   });
 
@@ -232,7 +232,7 @@ describe('MAIL-2: many recipients and all-staff lists (recipient-threshold)', ()
       rule: 'many-recipients',
       action: 'warn-sender',
       clauseIds: ['MAIL-2'],
-      reason: '16 recipients, more than the limit of 15.',
+      reason: '16 recipients, more than the limit of 15',
       details: { recipients: 16, threshold: 15, allStaff: [] },
     });
     expect(ids(outbound({ envelopeRecipients: many(15) }))).not.toContain('many-recipients');
@@ -247,7 +247,7 @@ describe('MAIL-2: many recipients and all-staff lists (recipient-threshold)', ()
     expect(
       rule(outbound({ envelopeRecipients: ['AllStaff@palfreyinfant.co.uk'] }), 'many-recipients'),
     ).toMatchObject({
-      reason: 'Sent to the all-staff address allstaff@palfreyinfant.co.uk.',
+      reason: 'sent to the all-staff address allstaff@palfreyinfant.co.uk',
     });
     const cc = outbound({ inspection: { cc: ['All Staff <allstaff@palfreyinfant.co.uk>'] } });
     expect(ids(cc)).toContain('many-recipients');
@@ -278,7 +278,7 @@ describe('MAIL-10: music and video attachments (attachment-type)', () => {
     expect(found).toMatchObject({
       action: 'hold',
       clauseIds: ['MAIL-10', 'MIS-2(f)'],
-      reason: 'song.mp3 is an MP3 audio file: Music and video attachments may breach copyright.',
+      reason: 'song.mp3 is an MP3 audio file: music and video attachments may breach copyright',
       details: { count: 1 },
     });
   });
@@ -291,7 +291,7 @@ describe('MAIL-10: music and video attachments (attachment-type)', () => {
     });
     expect(
       rule(outbound({ inspection: { attachments: [disguised] } }), 'media-attachments')?.reason,
-    ).toBe('notes.txt is really an MP4 video: Music and video attachments may breach copyright.');
+    ).toBe('notes.txt is really an MP4 video: music and video attachments may breach copyright');
   });
 });
 
@@ -319,7 +319,7 @@ describe('MAIL-11: the From address (built in, outbound)', () => {
       rule: 'from-address',
       action: 'hold',
       clauseIds: ['MAIL-11'],
-      reason: `The From address ${HEAD} is not the sender's own address (${STAFF}) or a shared mailbox they may send from.`,
+      reason: `the From address ${HEAD} is not the sender's own address (${STAFF}) or a shared mailbox they may send from`,
       details: { from: [HEAD], authenticated: STAFF, sharedMailboxes: 0 },
     });
   });
@@ -337,13 +337,16 @@ describe('MAIL-11: the From address (built in, outbound)', () => {
     expect(ids(outbound({ inspection: { from: `${STAFF}, ${HEAD}` } }))).toEqual(['from-address']);
   });
 
-  it('MAIL-11: no From address, or nobody signed in, is held', () => {
+  it('MAIL-11: a signed-in sender with no From address is held', () => {
     expect(rule(outbound({ inspection: { from: null } }), 'from-address')?.reason).toBe(
-      'The message has no From address.',
+      'the message has no From address',
     );
-    expect(rule(outbound({ authenticatedAddress: null }), 'from-address')?.reason).toMatch(
-      /without signing in/,
-    );
+  });
+
+  it("MAIL-11: mail from the mail service's trusted connector (nobody signed in here) is left to the service's own send-as check", () => {
+    expect(
+      rule(outbound({ authenticatedAddress: null, inspection: { from: HEAD } }), 'from-address'),
+    ).toBeUndefined();
   });
 
   it('MAIL-11: inbound mail is not checked', () => {
@@ -365,7 +368,7 @@ describe('SYS-7, SYS-8: the attachment policy (built in)', () => {
     expect(found).toMatchObject({
       action: 'reject',
       clauseIds: ['SYS-7', 'SYS-8'],
-      reason: 'invoice.pdf is really a Windows program.',
+      reason: 'invoice.pdf is really a Windows program',
       details: {
         count: 1,
         files: [{ name: 'invoice.pdf', category: 'executables', action: 'reject' }],
@@ -380,14 +383,14 @@ describe('SYS-7, SYS-8: the attachment policy (built in)', () => {
       'attachment-type',
     );
     expect(found?.action).toBe('reject');
-    expect(found?.reason).toBe('setup.ps1 is a PowerShell script; 1 other attachment too.');
+    expect(found?.reason).toBe('setup.ps1 is a PowerShell script; 1 other attachment too');
   });
 
   it("SYS-8: a listed extension counts even when the walk's flag is not set", () => {
     const screensaver = attachment({ name: 'photos.scr', extension: 'scr' });
     expect(
       rule(inbound({ inspection: { attachments: [screensaver] } }), 'attachment-type')?.reason,
-    ).toBe('photos.scr is a Windows screen saver program.');
+    ).toBe('photos.scr is a Windows screen saver program');
   });
 
   it('SYS-7: a macro document takes the scripts action', () => {
@@ -396,7 +399,7 @@ describe('SYS-7, SYS-8: the attachment policy (built in)', () => {
       rule(inbound({ inspection: { attachments: [macro] } }), 'attachment-type'),
     ).toMatchObject({
       action: 'reject',
-      reason: 'budget.xlsm is an Excel workbook with macros.',
+      reason: 'budget.xlsm is an Excel workbook with macros',
     });
   });
 
@@ -409,8 +412,15 @@ describe('SYS-7, SYS-8: the attachment policy (built in)', () => {
       depth: 1,
     });
     expect(rule(inbound({ inspection: { attachments: [inner] } }), 'attachment-type')?.reason).toBe(
-      'run.exe (inside another attachment) is a Windows program.',
+      'run.exe (inside another attachment) is a Windows program',
     );
+  });
+
+  it('SYS-7: a file without a name is called by where it sits', () => {
+    const unnamed = attachment({ name: null, path: '1.3', extension: 'exe', executable: true });
+    expect(
+      rule(inbound({ inspection: { attachments: [unnamed] } }), 'attachment-type')?.reason,
+    ).toBe('the unnamed attachment at 1.3 is a Windows program');
   });
 
   it('SYS-4, MAIL-12: an encrypted archive is held coming in and allowed going out', () => {
@@ -419,7 +429,7 @@ describe('SYS-7, SYS-8: the attachment policy (built in)', () => {
       rule(inbound({ inspection: { attachments: [locked] } }), 'encrypted-archive'),
     ).toMatchObject({
       action: 'hold',
-      reason: 'reports.zip is an encrypted archive, which cannot be checked for viruses.',
+      reason: 'reports.zip is an encrypted archive, which cannot be checked for viruses',
     });
     expect(ids(outbound({ inspection: { attachments: [locked] } }))).toEqual([]);
   });

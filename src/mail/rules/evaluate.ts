@@ -97,7 +97,12 @@ export function compileMailRules(mail: MailPolicy): CompiledMailRules {
 }
 
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
-const sentence = (text: string) => text.trim().replace(/[.\s]+$/, '');
+/** Verdict reasons are phrases that follow "because" or "under MAIL-5:": no capital, no full stop. */
+const phrase = (text: string) =>
+  text
+    .trim()
+    .replace(/[.\s]+$/, '')
+    .replace(/^\p{Lu}(?=\p{Ll})/u, (c) => c.toLowerCase());
 
 function listInWords(items: readonly string[]): string {
   if (items.length <= 1) return items.join('');
@@ -168,11 +173,10 @@ function wordListVerdict(rule: { def: MailRuleDef; words: WordList }, view: Mess
     matches += n;
   }
   const listed = Object.entries(words).map(([w, n]) => (n === 1 ? w : `${w} (${n} times)`));
-  return verdictOf(
-    rule.def,
-    `Contains ${plural(matches, 'listed word')}: ${listInWords(listed)}.`,
-    { matches, words },
-  );
+  return verdictOf(rule.def, `contains ${plural(matches, 'listed word')}: ${listInWords(listed)}`, {
+    matches,
+    words,
+  });
 }
 
 function patternVerdict(rule: { def: MailRuleDef; patterns: CompiledPatterns }, view: MessageView) {
@@ -181,7 +185,7 @@ function patternVerdict(rule: { def: MailRuleDef; patterns: CompiledPatterns }, 
   const matches = matched.reduce((sum, m) => sum + m.matches, 0);
   return verdictOf(
     rule.def,
-    `${sentence(rule.def.description)}: ${plural(matches, 'matching phrase')}.`,
+    `${phrase(rule.def.description)}: ${plural(matches, 'matching phrase')}`,
     {
       matches,
       patterns: matched,
@@ -199,14 +203,10 @@ function personalDataVerdict(rule: { def: MailRuleDef; detectors: Detector[] }, 
   const total = found.reduce((sum, [, n]) => sum + n, 0);
   const list = listInWords(found.map(([d, n]) => `${n} ${DETECTOR_NAMES[d][n === 1 ? 0 : 1]}`));
   const where = view.external ? ' to an outside address' : '';
-  return verdictOf(
-    rule.def,
-    `${list}${where}.`.replace(/^./, (c) => c.toUpperCase()),
-    {
-      total,
-      counts,
-    },
-  );
+  return verdictOf(rule.def, `${list}${where}`, {
+    total,
+    counts,
+  });
 }
 
 interface RecipientFinding {
@@ -230,7 +230,7 @@ function recipientFinding(
   const parts: string[] = [];
   if (over) parts.push(`${count} recipients, more than the limit of ${threshold}`);
   if (allStaff.length > 0) parts.push(`sent to the all-staff address ${allStaff.join(', ')}`);
-  const reason = `${parts.join(', and ')}.`.replace(/^./, (c) => c.toUpperCase());
+  const reason = parts.join(', and ');
   return { reason, details: { recipients: count, threshold, allStaff } };
 }
 
@@ -242,7 +242,7 @@ function attachmentTypeVerdict(
   if (found.length === 0) return null;
   const first = describeAttachment(found[0]!, 'a listed type');
   const more = found.length > 1 ? ` (and ${plural(found.length - 1, 'other attachment')})` : '';
-  return verdictOf(rule.def, `${first}${more}: ${sentence(rule.def.description)}.`, {
+  return verdictOf(rule.def, `${first}${more}: ${phrase(rule.def.description)}`, {
     count: found.length,
     files: found.slice(0, 20).map((a) => ({
       name: a.name,
@@ -252,23 +252,27 @@ function attachmentTypeVerdict(
   });
 }
 
-/** MAIL-11: an outbound From must be the signed-in sender or one of their shared mailboxes. */
+/**
+ * MAIL-11: an outbound From must be the signed-in sender or one of their shared mailboxes. Mail
+ * that arrives from the school mail service's trusted connector carries no sign-in here: the
+ * service has checked who may send as whom already (Microsoft 365 "Send As", Google "Send mail
+ * as"), so only mail sent with SMTP AUTH to the gateway itself is checked.
+ */
 export function fromAddressVerdict(input: RuleInput): Verdict | null {
   if (input.direction !== 'outbound') return null;
-  const from = addressesIn(input.inspection.from);
   const own = addressOf(input.authenticatedAddress);
+  if (own === null) return null;
+  const from = addressesIn(input.inspection.from);
   const allowed = new Set(
     [own, ...input.sharedMailboxes.map(addressOf)].filter((a): a is string => a !== null),
   );
   let reason: string | null = null;
-  if (own === null) {
-    reason = 'Sent without signing in, so the From address cannot be checked against the sender.';
-  } else if (from.length === 0) {
-    reason = 'The message has no From address.';
+  if (from.length === 0) {
+    reason = 'the message has no From address';
   } else {
     const foreign = from.filter((a) => !allowed.has(a));
     if (foreign.length > 0) {
-      reason = `The From address ${foreign.join(', ')} is not the sender's own address (${own}) or a shared mailbox they may send from.`;
+      reason = `the From address ${foreign.join(', ')} is not the sender's own address (${own}) or a shared mailbox they may send from`;
     }
   }
   if (reason === null) return null;

@@ -230,6 +230,13 @@ describe('word lists on any text', () => {
     );
   });
 
+  it('a very long text is read to its end, and the next message is read afresh', () => {
+    const long = `${'Dear parents, '.repeat(30_000)}you idiot`;
+    expect(found(long)).toEqual({ idiot: 1 });
+    expect(found('tw@t')).toEqual({ twat: 1 });
+    expect(found(`${'word '.repeat(2_000)}m0r0n`)).toEqual({ moron: 1 });
+  });
+
   it('tokens are cut once for every list, and a 50 KB text is walked in well under a millisecond or two', () => {
     const text = prose(50_000);
     const tokens = tokenise(text);

@@ -156,34 +156,35 @@ function classAfter(text: string, i: number): number {
   return i < text.length ? fold(text, i) >>> CLASS_SHIFT : OTHER;
 }
 
-// Working space reused from message to message: zeroed arrays of 50,000 characters cost as much
-// time as cutting the text itself.
-let scratch = {
-  chars: new Int32Array(0),
-  start: new Int32Array(0),
-  end: new Int32Array(0),
-  flags: new Uint8Array(0),
-};
+// Working space reused from message to message, so that cutting a message allocates (and later
+// collects) no arrays the size of its text. Texts longer than SCRATCH_LIMIT get arrays of their
+// own, so one huge message does not keep its memory.
+const SCRATCH_LIMIT = 1 << 20;
+let scratch = buffers(4096);
+
+function buffers(size: number) {
+  const room = (size >> 1) + 1; // tokens are at least one character apart
+  return {
+    chars: new Int32Array(size),
+    start: new Int32Array(room),
+    end: new Int32Array(room),
+    flags: new Uint8Array(room),
+  };
+}
 
 /**
- * Cuts the text into folded tokens. The arrays are shared working space: the result is valid
+ * Cuts the text into folded tokens. The arrays may be shared working space: the result is valid
  * until the next call, which is all a rule evaluation needs (it is synchronous).
  */
 export function tokenise(text: string): Tokens {
   const length = text.length;
-  // Tokens are at least one character apart, so there are at most half as many as characters.
-  const room = (length >> 1) + 1;
-  if (scratch.chars.length < length || scratch.start.length < room) {
-    const size = Math.max(length, 1024);
-    scratch = {
-      chars: new Int32Array(size),
-      start: new Int32Array((size >> 1) + 1),
-      end: new Int32Array((size >> 1) + 1),
-      flags: new Uint8Array((size >> 1) + 1),
-    };
+  let space = scratch;
+  if (length > space.chars.length) {
+    space = buffers(length);
+    if (length <= SCRATCH_LIMIT) scratch = space;
   }
-  // Every token's flags are written when it starts, so the arrays need no clearing.
-  const { chars, start, end, flags } = scratch;
+  // Each token's start, end and flags are written when it ends, so nothing needs clearing.
+  const { chars, start, end, flags } = space;
   let count = 0;
   let used = 0;
   let inToken = false;

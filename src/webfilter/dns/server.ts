@@ -86,6 +86,8 @@ export interface DnsFilterStats {
   /** Lookups not written as records of their own: a repeat within activityMergeSeconds. */
   activityMerged: number;
   cacheEntries: number;
+  /** Decisions kept per client and question (dns.decisionCacheEntries). */
+  decisionEntries: number;
   upstream: ReturnType<Forwarder['stats']>;
 }
 
@@ -696,6 +698,7 @@ export async function startDnsFilter(
     stats: () => ({
       ...stats,
       cacheEntries: cache.stats().entries,
+      decisionEntries: decisions.size,
       upstream: forwarder.stats(),
     }),
     flushCache: () => {

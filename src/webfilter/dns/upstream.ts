@@ -13,6 +13,7 @@ export interface Upstream {
   readonly host: string;
   readonly port: number;
   readonly label: string;
+  readonly family: 'udp4' | 'udp6';
 }
 
 export interface ForwarderOptions {
@@ -91,7 +92,13 @@ export function parseUpstreams(values: readonly string[]): Upstream[] {
     if (net.isIP(host) === 0 || !Number.isInteger(port) || port < 1 || port > 65535) {
       throw new Error(`dns.upstreams: "${v}" is not an IP address with an optional :port`);
     }
-    return { host, port, label: net.isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}` };
+    const v6 = net.isIPv6(host);
+    return {
+      host,
+      port,
+      label: v6 ? `[${host}]:${port}` : `${host}:${port}`,
+      family: v6 ? 'udp6' : 'udp4',
+    };
   });
 }
 
@@ -175,7 +182,7 @@ export async function createForwarder(options: ForwarderOptions): Promise<Forwar
     ignored: 0,
   };
   const outstanding = new Map<number, Outstanding>();
-  const families = new Set(upstreams.map((u) => (net.isIPv6(u.host) ? 'udp6' : 'udp4')));
+  const families = new Set(upstreams.map((u) => u.family));
   const count = Math.max(1, options.sockets ?? 4);
   const sockets = new Map<'udp4' | 'udp6', dgram.Socket[]>();
   let closed = false;
@@ -266,7 +273,7 @@ export async function createForwarder(options: ForwarderOptions): Promise<Forwar
 
   /** One UDP attempt at `upstream`; its end goes to attempted(). */
   const attempt = (r: Resolution, upstream: Upstream, timeoutMs: number) => {
-    const family = net.isIPv6(upstream.host) ? 'udp6' : 'udp4';
+    const family = upstream.family;
     const list = sockets.get(family)!;
     const pick = random16() % list.length;
     const id = freshId();
