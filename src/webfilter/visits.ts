@@ -66,12 +66,16 @@ export function createVisitTracker<R = unknown>(options: VisitTrackerOptions) {
     visit.closed = true;
     visit.dirty = true;
     ended.push(visit);
-    if (ended.length > options.capacity) {
-      // The database has been away for long: the oldest ended visits go, counted.
-      const excess = ended.length - options.capacity;
-      ended = ended.slice(excess);
-      dropped += excess;
-    }
+    // The database has been away for long: the oldest ended visits go, counted. Trimmed once
+    // the list is twice the bound, so that ending many visits at once stays linear.
+    if (ended.length >= 2 * options.capacity) trimEnded();
+  }
+
+  function trimEnded() {
+    const excess = ended.length - options.capacity;
+    if (excess <= 0) return;
+    ended = ended.slice(excess);
+    dropped += excess;
   }
 
   return {
@@ -168,11 +172,7 @@ export function createVisitTracker<R = unknown>(options: VisitTrackerOptions) {
         if (visit.closed) back.push(visit);
       }
       ended = back.concat(ended);
-      if (ended.length > options.capacity) {
-        const excess = ended.length - options.capacity;
-        ended = ended.slice(excess);
-        dropped += excess;
-      }
+      trimEnded();
     },
 
     stats: () => ({ open: open.size, waiting: ended.length, dropped }),
