@@ -1,142 +1,23 @@
 // The mail gateway end to end: a client speaks SMTP to the relay, which scans with a real clamd
 // (a test signature database holding EICAR), applies the shipped pack, and hands mail to a local
 // sink standing in for Microsoft 365 or the smart host.
-import { mkdtempSync } from 'node:fs';
-import net, { type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { simpleParser } from 'mailparser';
-import nodemailer from 'nodemailer';
-import pino from 'pino';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/config.ts';
-import { startMailService } from '../../src/mail/service.ts';
+import { describe, expect, it } from 'vitest';
 import { listOutbox } from '../../src/notify/outbox.ts';
 import { fromJson } from '../../src/store/columns.ts';
-import type { Store } from '../../src/store/database.ts';
-import { signedInAs, testContext } from '../support/app.ts';
-import { clamdProblem, startClamd, type TestClamd } from '../support/clamd.ts';
+import { clamdProblem } from '../support/clamd.ts';
+import {
+  fromParent,
+  gateway,
+  records,
+  SCHOOL,
+  send,
+  setUpMailGateways,
+} from '../support/mail-gateway.ts';
 import { compose, eicar, windowsExecutable } from '../support/mail-samples.ts';
-import { closeRelays, startRelay } from '../support/smtp-relay.ts';
-import { freshStore } from '../support/stores.ts';
 import { buildZip } from '../support/zip-writer.ts';
 
-const SCHOOL = 'palfreyinfant.co.uk';
-let clamd: TestClamd;
-
-beforeAll(async () => {
-  if (clamdProblem === null) clamd = await startClamd();
-});
-afterAll(async () => {
-  await clamd?.stop();
-});
-const stops: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  while (stops.length) await stops.pop()!();
-  await closeRelays();
-});
-
-async function closedPort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
-interface Gateway {
-  port: number;
-  store: Store;
-  sink: Awaited<ReturnType<typeof startRelay>>;
-  sbmEmail: string;
-  config: ReturnType<typeof loadConfig>;
-  ctx: Awaited<ReturnType<typeof testContext>>;
-  quarantine: Awaited<ReturnType<typeof startMailService>>['quarantine'];
-}
-
-async function gateway(
-  options: { trusted?: boolean; nextHopDown?: boolean; clamdDown?: boolean } = {},
-): Promise<Gateway> {
-  const store = await freshStore('sqlite');
-  const sink = await startRelay();
-  const hopPort = options.nextHopDown ? await closedPort() : sink.port;
-  const config = loadConfig({
-    env: {},
-    overrides: {
-      dataDir: mkdtempSync(path.join(tmpdir(), 'custos-mail-')),
-      'mail.relay.host': '127.0.0.1',
-      'mail.relay.port': 0,
-      'mail.relay.hostname': 'gateway.school.test',
-      'mail.relay.trustedNetworks': options.trusted ? ['127.0.0.1'] : [],
-      'mail.relay.nextHopTimeoutMs': 5000,
-      'mail.inbound.port': hopPort,
-      'mail.outbound.port': hopPort,
-      'mail.clamd.host': '127.0.0.1',
-      'mail.clamd.port': options.clamdDown ? await closedPort() : clamd.port,
-      'mail.clamd.timeoutMs': 5000,
-    },
-  });
-  const ctx = await testContext(store, { config: {} });
-  const sbm = await signedInAs(ctx, ['sbm']);
-  const sbmEmail = (
-    await store.db
-      .selectFrom('people')
-      .select('email')
-      .where('id', '=', sbm.personId)
-      .executeTakeFirstOrThrow()
-  ).email;
-  const service = await startMailService({
-    config,
-    store,
-    audit: ctx.audit,
-    policy: ctx.policy,
-    log: pino({ level: 'silent' }),
-    clock: ctx.clock,
-  });
-  stops.push(() => service.stop());
-  return {
-    port: service.address.port,
-    store,
-    sink,
-    sbmEmail,
-    config,
-    ctx,
-    quarantine: service.quarantine,
-  };
-}
-
-/** Sends raw bytes through the relay; resolves to the SMTP reply (code and text). */
-async function send(
-  g: Gateway,
-  from: string,
-  to: string[],
-  raw: Buffer,
-): Promise<{ code: number; text: string }> {
-  const client = nodemailer.createTransport({
-    host: '127.0.0.1',
-    port: g.port,
-    secure: false,
-    ignoreTLS: true,
-  });
-  try {
-    const info = await client.sendMail({ envelope: { from, to }, raw });
-    return { code: 250, text: String(info.response) };
-  } catch (error) {
-    const e = error as { responseCode?: number; response?: string; message: string };
-    return { code: e.responseCode ?? 0, text: e.response ?? e.message };
-  } finally {
-    client.close();
-  }
-}
-
-/** A plain message from a parent to the school office. */
-async function fromParent(g: Gateway, subject: string, text: string) {
-  const raw = await compose({ from: 'parent@example.org', to: `office@${SCHOOL}`, subject, text });
-  return send(g, 'parent@example.org', [`office@${SCHOOL}`], raw);
-}
-
-const records = (store: Store) =>
-  store.db.selectFrom('mail_messages').selectAll().orderBy('received_at').execute();
+setUpMailGateways();
 
 describe.skipIf(clamdProblem !== null)('the mail gateway over SMTP', () => {
   it('SYS-4, SYS-7: EICAR in a zip in a forwarded message is refused inbound, and the School Business Manager is told', async () => {

@@ -2,6 +2,7 @@
 // or Google's inbound gateway), the smart host for outbound mail. nodemailer speaks SMTP to it
 // over pooled connections. The answer is sorted into accepted, a temporary failure (the sender
 // retries: nothing is lost) or a permanent one (the sender gets the next hop's own words).
+import { isAscii } from 'node:buffer';
 import nodemailer, { type Transporter } from 'nodemailer';
 
 export interface NextHop {
@@ -53,10 +54,15 @@ export function createDeliverer(
   return {
     async send(envelope, raw) {
       try {
-        const info = await transport.sendMail({
-          envelope: { from: envelope.from, to: [...envelope.to] },
-          raw,
-        });
+        // RFC 6152: a message with 8-bit bytes is passed on as BODY=8BITMIME when the next hop
+        // offers it, as the sender announced it to us; nodemailer adds SMTPUTF8 by itself for
+        // internationalised addresses.
+        const smtpEnvelope = {
+          from: envelope.from,
+          to: [...envelope.to],
+          use8BitMime: !isAscii(raw),
+        };
+        const info = await transport.sendMail({ envelope: smtpEnvelope, raw });
         const rejected = ((info.rejected ?? []) as (string | { address: string })[]).map((r) =>
           typeof r === 'string' ? r : r.address,
         );

@@ -87,6 +87,52 @@ function networks(list: readonly string[]): BlockList {
 const unmapped = (ip: string) =>
   ip.startsWith('::ffff:') && isIP(ip.slice(7)) === 4 ? ip.slice(7) : ip;
 
+/** The SIZE the client declared in MAIL FROM (RFC 1870), or 0. */
+function declaredSize(session: SMTPServerSession): number {
+  const args = session.envelope.mailFrom ? session.envelope.mailFrom.args : false;
+  const size = args ? Number((args as Record<string, string>).SIZE) : 0;
+  return Number.isSafeInteger(size) && size > 0 ? size : 0;
+}
+
+/**
+ * The message as it arrives. When the client declared its SIZE (mail servers do), the bytes go
+ * straight into one buffer of that size, so a large message is held once, not as pieces plus a
+ * joined copy; otherwise (or when the declaration was short) the pieces are joined at the end.
+ */
+class MessageBuffer {
+  private buf: Buffer | null;
+  private used = 0;
+  private pieces: Buffer[] = [];
+  private size = 0;
+
+  constructor(
+    declared: number,
+    private readonly max: number,
+  ) {
+    this.buf = declared > 0 && declared <= max ? Buffer.allocUnsafe(declared) : null;
+  }
+
+  add(chunk: Buffer): void {
+    this.size += chunk.length;
+    if (this.size > this.max) return; // smtp-server answers 552; nothing more is kept
+    if (this.buf && this.used + chunk.length <= this.buf.length) {
+      chunk.copy(this.buf, this.used);
+      this.used += chunk.length;
+      return;
+    }
+    if (this.buf) {
+      this.pieces.push(this.buf.subarray(0, this.used));
+      this.buf = null;
+    }
+    this.pieces.push(chunk);
+  }
+
+  done(): Buffer {
+    if (this.buf) return this.buf.subarray(0, this.used);
+    return this.pieces.length === 1 ? this.pieces[0]! : Buffer.concat(this.pieces);
+  }
+}
+
 /** An error smtp-server turns into the given reply. */
 function smtpError(code: number, message: string): Error & { responseCode: number } {
   return Object.assign(new Error(message), { responseCode: code });
@@ -166,12 +212,8 @@ export async function startRelay(deps: RelayDeps, options: RelayOptions): Promis
     },
     onData(stream: SMTPServerDataStream, session, callback) {
       const s = session as Session;
-      const chunks: Buffer[] = [];
-      let size = 0;
-      stream.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size <= options.maxMessageBytes) chunks.push(chunk);
-      });
+      const body = new MessageBuffer(declaredSize(session), options.maxMessageBytes);
+      stream.on('data', (chunk: Buffer) => body.add(chunk));
       stream.on('error', (err) => callback(err));
       stream.on('end', () => {
         if (stream.sizeExceeded) {
@@ -190,7 +232,7 @@ export async function startRelay(deps: RelayDeps, options: RelayOptions): Promis
             from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
             to: session.envelope.rcptTo.map((r) => r.address),
           },
-          raw: Buffer.concat(chunks, size),
+          raw: body.done(),
         };
         deps.handle(mail).then(
           (reply) => {

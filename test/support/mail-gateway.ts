@@ -1,0 +1,369 @@
+// The mail gateway as the SMTP tests meet it: a real clamd with the test signature database, a
+// local sink standing in for the next hop, and startMailService on a fresh store with the shipped
+// pack. Also a raw SMTP client for what nodemailer will not do (pipelined commands, a client
+// that goes away in the middle of DATA) and a sink that keeps only digests of large messages.
+// Test-only.
+import { createHash } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import net, { type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import nodemailer from 'nodemailer';
+import type SMTPTransport from 'nodemailer/lib/smtp-transport';
+import pino from 'pino';
+import { SMTPServer } from 'smtp-server';
+import { afterAll, afterEach, beforeAll } from 'vitest';
+import { createPasswordHasher } from '../../src/auth/hashing.ts';
+import { loadConfig } from '../../src/config/config.ts';
+import { startMailService } from '../../src/mail/service.ts';
+import { newId } from '../../src/store/columns.ts';
+import type { DialectName, Store } from '../../src/store/database.ts';
+import { signedInAs, testContext } from './app.ts';
+import { clamdProblem, startClamd, type TestClamd } from './clamd.ts';
+import { compose } from './mail-samples.ts';
+import { closeRelays, startRelay } from './smtp-relay.ts';
+import { cleanupStores, freshStore } from './stores.ts';
+
+/** The shipped pack's mail domain. */
+export const SCHOOL = 'palfreyinfant.co.uk';
+
+let clamd: TestClamd | undefined;
+const stops: (() => Promise<void>)[] = [];
+
+/**
+ * Registers the hooks of a file that starts gateways: one clamd for the file (started only when
+ * installed; pair with `describe.skipIf(clamdProblem !== null)`), and every gateway, sink and
+ * store of a test stopped after it.
+ */
+export function setUpMailGateways(options: { streamMaxBytes?: number } = {}): void {
+  beforeAll(async () => {
+    if (clamdProblem === null) clamd = await startClamd(options);
+  });
+  afterAll(async () => {
+    await clamd?.stop();
+    clamd = undefined;
+  });
+  afterEach(async () => {
+    while (stops.length) await stops.pop()!();
+    await closeRelays();
+    await cleanupStores();
+  });
+}
+
+/** A port nothing listens on. */
+export async function closedPort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address() as AddressInfo;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+export interface Gateway {
+  port: number;
+  store: Store;
+  sink: Awaited<ReturnType<typeof startRelay>>;
+  sbmEmail: string;
+  config: ReturnType<typeof loadConfig>;
+  ctx: Awaited<ReturnType<typeof testContext>>;
+  quarantine: Awaited<ReturnType<typeof startMailService>>['quarantine'];
+}
+
+export interface GatewayOptions {
+  /** 127.0.0.1 is the school mail service: its mail is outbound without AUTH. */
+  trusted?: boolean;
+  nextHopDown?: boolean;
+  clamdDown?: boolean;
+  /** Deliver to this port instead of the parsed sink (a test's own sink). */
+  hopPort?: number;
+  dialect?: DialectName;
+  /** Further settings by path, e.g. { 'mail.relay.maxMessageBytes': 1024 }. */
+  config?: Record<string, unknown>;
+}
+
+export async function gateway(options: GatewayOptions = {}): Promise<Gateway> {
+  if (!clamd && !options.clamdDown) throw new Error('call setUpMailGateways() in the test file');
+  const store = await freshStore(options.dialect ?? 'sqlite');
+  const sink = await startRelay();
+  const hopPort = options.nextHopDown ? await closedPort() : (options.hopPort ?? sink.port);
+  const config = loadConfig({
+    env: {},
+    overrides: {
+      dataDir: mkdtempSync(path.join(tmpdir(), 'custos-mail-')),
+      'mail.relay.host': '127.0.0.1',
+      'mail.relay.port': 0,
+      'mail.relay.hostname': 'gateway.school.test',
+      'mail.relay.trustedNetworks': options.trusted ? ['127.0.0.1'] : [],
+      'mail.relay.nextHopTimeoutMs': 5000,
+      'mail.inbound.port': hopPort,
+      'mail.outbound.port': hopPort,
+      'mail.clamd.host': '127.0.0.1',
+      'mail.clamd.port': options.clamdDown ? await closedPort() : clamd!.port,
+      'mail.clamd.timeoutMs': 5000,
+      'mail.clamd.maxStreamBytes': clamd?.streamMaxBytes ?? 1024 * 1024,
+      ...options.config,
+    },
+  });
+  const ctx = await testContext(store, { config: {} });
+  const sbm = await signedInAs(ctx, ['sbm']);
+  const sbmEmail = (
+    await store.db
+      .selectFrom('people')
+      .select('email')
+      .where('id', '=', sbm.personId)
+      .executeTakeFirstOrThrow()
+  ).email;
+  const service = await startMailService({
+    config,
+    store,
+    audit: ctx.audit,
+    policy: ctx.policy,
+    log: pino({ level: 'silent' }),
+    clock: ctx.clock,
+  });
+  stops.push(() => service.stop());
+  return {
+    port: service.address.port,
+    store,
+    sink,
+    sbmEmail,
+    config,
+    ctx,
+    quarantine: service.quarantine,
+  };
+}
+
+/** A member of staff with a Custos account and password, who may send with SMTP AUTH. */
+export async function addMailUser(g: Gateway, email: string, password: string): Promise<string> {
+  const now = new Date().toISOString();
+  const personId = newId();
+  await g.store.db
+    .insertInto('people')
+    .values({
+      id: personId,
+      staff_id: null,
+      email,
+      given_name: 'Test',
+      family_name: 'Teacher',
+      kind: 'employee',
+      status: 'active',
+      start_date: null,
+      leave_date: null,
+      supervised_use: 0,
+      created_at: now,
+      updated_at: now,
+    })
+    .execute();
+  await g.store.db
+    .insertInto('accounts')
+    .values({
+      id: newId(),
+      person_id: personId,
+      password_hash: await createPasswordHasher(g.config.auth.argon2).hash(password),
+      password_changed_at: now,
+      totp_secret: null,
+      totp_enabled: 0,
+      failed_sign_ins: 0,
+      locked_until: null,
+      disabled: 0,
+      created_at: now,
+      updated_at: now,
+    })
+    .execute();
+  return personId;
+}
+
+export interface Reply {
+  code: number;
+  text: string;
+}
+
+/**
+ * Sends raw bytes (or a file, streamed) through the relay with nodemailer; resolves to the SMTP
+ * reply. `client` adds transport options (auth, TLS).
+ */
+export async function send(
+  g: Gateway,
+  from: string,
+  to: string[],
+  raw: Buffer | { path: string },
+  client: SMTPTransport.Options = {},
+): Promise<Reply> {
+  const transport = nodemailer.createTransport({
+    host: '127.0.0.1',
+    port: g.port,
+    secure: false,
+    ignoreTLS: true,
+    ...client,
+  });
+  try {
+    const info = await transport.sendMail({ envelope: { from, to }, raw });
+    return { code: 250, text: String(info.response) };
+  } catch (error) {
+    const e = error as { responseCode?: number; response?: string; message: string };
+    return { code: e.responseCode ?? 0, text: e.response ?? e.message };
+  } finally {
+    transport.close();
+  }
+}
+
+/** A plain message from a parent to the school office. */
+export async function fromParent(g: Gateway, subject: string, text: string): Promise<Reply> {
+  const raw = await compose({ from: 'parent@example.org', to: `office@${SCHOOL}`, subject, text });
+  return send(g, 'parent@example.org', [`office@${SCHOOL}`], raw);
+}
+
+export const records = (store: Store) =>
+  store.db.selectFrom('mail_messages').selectAll().orderBy('received_at').orderBy('id').execute();
+
+// --- a raw SMTP client -------------------------------------------------------------------------
+
+export interface RawReply extends Reply {
+  /** Each line of a multi-line reply, without the code and separator. */
+  lines: string[];
+}
+
+export interface RawSmtp {
+  readonly socket: net.Socket;
+  /** The next reply from the server, in order. */
+  reply(timeoutMs?: number): Promise<RawReply>;
+  /** Writes bytes as they are (several commands at once, a message body), minding back-pressure. */
+  write(data: string | Buffer): Promise<void>;
+  /** Writes one command line and reads its reply. */
+  command(line: string): Promise<RawReply>;
+  /** Resolves when the server has closed the connection. */
+  readonly closed: Promise<void>;
+}
+
+/** Connects, reads the greeting and says EHLO; `ehlo` is the server's EHLO reply. */
+export async function rawSmtp(port: number): Promise<{ smtp: RawSmtp; ehlo: RawReply }> {
+  const socket = net.connect({ host: '127.0.0.1', port });
+  let buffered = '';
+  const ready: RawReply[] = [];
+  const waiting: ((r: RawReply) => void)[] = [];
+  let pendingLines: string[] = [];
+  const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+  socket.on('error', () => {});
+  socket.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString('utf8');
+    let end = buffered.indexOf('\r\n');
+    while (end >= 0) {
+      const line = buffered.slice(0, end);
+      buffered = buffered.slice(end + 2);
+      pendingLines.push(line.slice(4));
+      if (line[3] !== '-') {
+        const reply = {
+          code: Number(line.slice(0, 3)),
+          lines: pendingLines,
+          text: pendingLines.join('\n'),
+        };
+        pendingLines = [];
+        const waiter = waiting.shift();
+        if (waiter) waiter(reply);
+        else ready.push(reply);
+      }
+      end = buffered.indexOf('\r\n');
+    }
+  });
+  const smtp: RawSmtp = {
+    socket,
+    closed,
+    reply(timeoutMs = 20_000) {
+      const next = ready.shift();
+      if (next) return Promise.resolve(next);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('no SMTP reply in time')), timeoutMs);
+        waiting.push((r) => {
+          clearTimeout(timer);
+          resolve(r);
+        });
+      });
+    },
+    write(data) {
+      return new Promise((resolve, reject) => {
+        if (socket.write(data)) resolve();
+        else {
+          const onClose = () => reject(new Error('the connection closed while writing'));
+          socket.once('close', onClose);
+          socket.once('drain', () => {
+            socket.off('close', onClose);
+            resolve();
+          });
+        }
+      });
+    },
+    async command(line) {
+      await smtp.write(`${line}\r\n`);
+      return smtp.reply();
+    },
+  };
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  const greeting = await smtp.reply();
+  if (greeting.code !== 220) throw new Error(`unexpected greeting: ${greeting.text}`);
+  const ehlo = await smtp.command('EHLO client.example.org');
+  stops.push(async () => {
+    socket.destroy();
+  });
+  return { smtp, ehlo };
+}
+
+// --- a sink that keeps digests -----------------------------------------------------------------
+
+export interface SinkMessage {
+  from: string;
+  to: string[];
+  /** The BODY parameter of MAIL FROM ('8bitmime', '7bit'), when given. */
+  bodyType: string | null;
+  smtpUtf8: boolean;
+  size: number;
+  sha256: string;
+  /** The bytes, when the sink keeps them. */
+  raw: Buffer | null;
+}
+
+/**
+ * A next hop that records the envelope and a digest of each message, keeping the bytes only
+ * when asked: large messages pass through it without it holding them.
+ */
+export async function startDigestSink(options: { keep?: boolean } = {}) {
+  const received: SinkMessage[] = [];
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS', 'AUTH'],
+    logger: false,
+    onData(stream, session, callback) {
+      const hash = createHash('sha256');
+      const chunks: Buffer[] = [];
+      let size = 0;
+      stream.on('data', (c: Buffer) => {
+        hash.update(c);
+        size += c.length;
+        if (options.keep) chunks.push(c);
+      });
+      stream.on('error', callback);
+      stream.on('end', () => {
+        const envelope = session.envelope as typeof session.envelope & {
+          bodyType?: string;
+          smtpUtf8?: boolean;
+        };
+        received.push({
+          from: envelope.mailFrom ? envelope.mailFrom.address : '',
+          to: envelope.rcptTo.map((r) => r.address),
+          bodyType: envelope.bodyType ?? null,
+          smtpUtf8: envelope.smtpUtf8 === true,
+          size,
+          sha256: hash.digest('hex'),
+          raw: options.keep ? Buffer.concat(chunks) : null,
+        });
+        callback();
+      });
+    },
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.server.address() as AddressInfo).port;
+  stops.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  return { port, received };
+}
