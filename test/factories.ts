@@ -107,6 +107,7 @@ export function testPolicy(overrides: TestPolicyOverrides = {}): CompiledPolicy 
       downloads: { blockExecutables: false, extensions: new Set(), clauseIds: [] },
       blockPage: { url: 'http://127.0.0.1:8080/blocked' },
       dns: { blockAnswer: 'nxdomain', blockPageAddress: null },
+      safeSearch: { google: false, bing: false, duckduckgo: false, youtube: 'off', clauseIds: [] },
     },
     mail: {
       domains: ['school.example'],

@@ -22,6 +22,7 @@ export type ErrorCode =
   | 'password_rejected'
   | 'token_invalid'
   | 'internal'
+  | 'next_hop_refused'
   | 'not_ready'
   | 'network';
 

@@ -32,6 +32,9 @@ const SettingsScreen = lazy(() =>
 const SecurityScreen = lazy(() =>
   import('./screens/security.tsx').then((m) => ({ default: m.SecurityScreen })),
 );
+const MailScreen = lazy(() =>
+  import('./screens/mail.tsx').then((m) => ({ default: m.MailScreen })),
+);
 const WebFilterScreen = lazy(() =>
   import('./screens/web-filter.tsx').then((m) => ({ default: m.WebFilterScreen })),
 );
@@ -69,6 +72,9 @@ const WEB_FILTER_PERMISSIONS = [
   'webfilter.manage',
   'webfilter.reviews.read',
 ];
+
+/** Any of these opens the Mail screen; each tab needs its own. */
+const MAIL_PERMISSIONS = ['mail.quarantine.read', 'mail.reports', 'mail.test'];
 
 function NotFound() {
   return (
@@ -156,6 +162,14 @@ export function App() {
             element={
               <Allowed permission={WEB_FILTER_PERMISSIONS} what="the web filter">
                 <WebFilterScreen />
+              </Allowed>
+            }
+          />
+          <Route
+            path="/mail"
+            element={
+              <Allowed permission={MAIL_PERMISSIONS} what="the mail gateway">
+                <MailScreen />
               </Allowed>
             }
           />

@@ -6,6 +6,7 @@ import { auditRoutes } from '../audit/routes.ts';
 import { authRoutes } from '../auth/routes.ts';
 import { directoryRoutes } from '../directory/routes.ts';
 import { policyDocumentRoutes } from '../governance/policy-document/routes.ts';
+import { mailRoutes } from '../mail/routes.ts';
 import { packRoutes } from '../policy/packs.routes.ts';
 import { policyRoutes } from '../policy/routes.ts';
 import { securityRoutes } from '../security/routes.ts';
@@ -29,6 +30,7 @@ export function moduleRoutes(ctx: AppContext): ModuleRoutes[] {
     { prefix: '/api/policy/packs', plugin: packRoutes(ctx) },
     { prefix: '/api/webfilter', plugin: webfilterRoutes(ctx) },
     { prefix: '/api/webfilter/reviews', plugin: reviewsRoutes(ctx) },
+    { prefix: '/api/mail', plugin: mailRoutes(ctx) },
     { prefix: '/api/security', plugin: securityRoutes(ctx) },
   ];
 }

@@ -2,6 +2,7 @@
 // provider here.
 import { createDirectoryService } from '../directory/service.ts';
 import { policyDocumentAttention } from '../governance/policy-document/attention.ts';
+import { heldSummary } from '../mail/repository.ts';
 import { createSecurityFlagsService } from '../security/flags.service.ts';
 import { countOpenReviews } from '../webfilter/reviews.repository.ts';
 import type { AttentionProvider } from './service.ts';
@@ -76,9 +77,35 @@ const siteReviewAttention: AttentionProvider = async (ctx, principal) => {
   ];
 };
 
+/** A held message has waited this long: its sender (or recipient) is waiting too. */
+const HELD_TOO_LONG_MS = 24 * 3_600_000;
+
+/** Messages the mail gateway holds for review (MAIL-5, MAIL-12, SYS-8), for those who decide them. */
+const mailQuarantineAttention: AttentionProvider = async (ctx, principal) => {
+  if (!principal.permissions.has('mail.quarantine.decide')) return [];
+  const { count, oldest } = await heldSummary(ctx.store);
+  if (count === 0) return [];
+  const waitedLong =
+    oldest !== null && ctx.clock().getTime() - Date.parse(oldest) > HELD_TOO_LONG_MS;
+  return [
+    {
+      id: 'mail-quarantine',
+      kind: 'mail.quarantine',
+      title: count === 1 ? '1 message held for review' : `${count} messages held for review`,
+      detail: `The mail gateway held ${count === 1 ? 'a message' : 'messages'} under the policy's mail rules. Release or delete each with a note; the sender of outbound mail is told.${waitedLong ? ' One has waited more than a day.' : ''}`,
+      clauseIds: ['SYS-8', 'MON-5'],
+      href: '/mail',
+      action: 'Review',
+      severity: waitedLong ? 'warning' : 'info',
+      count,
+    },
+  ];
+};
+
 export const ATTENTION_PROVIDERS: readonly AttentionProvider[] = [
   directoryAttention,
   securityAttention,
   policyDocumentAttention,
   siteReviewAttention,
+  mailQuarantineAttention,
 ];

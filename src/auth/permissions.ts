@@ -22,6 +22,14 @@ export const PERMISSIONS = {
     'See the requests to review a blocked site made from block pages: who asked, why, and what blocked it',
   'webfilter.reviews.decide':
     "Allow a requested site (it goes on the school's allow list) or decline the request, with a note to the person who asked",
+  'mail.quarantine.read':
+    'See the messages the mail gateway holds for review: sender, recipients, subject (withheld when marked Private, MON-3), attachment names and types, and why each was held; never the body',
+  'mail.quarantine.decide':
+    'Release a held message to its recipients or delete it, with a note that is audited (and sent to the sender of outbound mail)',
+  'mail.reports':
+    'See mail gateway activity in aggregate (messages by day and direction, verdicts by rule and action; never one person)',
+  'mail.test':
+    "Test a message (.eml) against the pack's mail rules and the virus scanner without sending or keeping it, and read the mail rules in force",
 } as const;
 
 export type Permission = keyof typeof PERMISSIONS;

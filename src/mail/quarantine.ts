@@ -99,16 +99,26 @@ export function createQuarantine(deps: QuarantineDeps) {
         .selectAll()
         .where('id', '=', row.content_id)
         .executeTakeFirstOrThrow();
-      const raw = vault.open(
-        {
-          keyId: content.key_id,
-          wrappedKey: Buffer.from(content.wrapped_key),
-          iv: Buffer.from(content.iv),
-          tag: Buffer.from(content.tag),
-          ciphertext: Buffer.from(content.ciphertext),
-        },
-        content.id,
-      );
+      let raw: Buffer;
+      try {
+        raw = vault.open(
+          {
+            keyId: content.key_id,
+            wrappedKey: Buffer.from(content.wrapped_key),
+            iv: Buffer.from(content.iv),
+            tag: Buffer.from(content.tag),
+            ciphertext: Buffer.from(content.ciphertext),
+          },
+          content.id,
+        );
+      } catch {
+        // Another key than the one that sealed it (a new vault.key, or a machine without the
+        // gateway's): nothing is lost while the right key can be restored.
+        throw new QuarantineError(
+          `The held content cannot be opened with this server's vault key (mail.vaultKeyFile; the content needs key ${content.key_id}). Restore the gateway's vault key from its backup; the message stays held.`,
+          409,
+        );
+      }
       const direction = row.direction as Direction;
       const policy = deps.policy();
       const out = direction === 'outbound' ? deps.addDisclaimer(raw, policy) : raw;

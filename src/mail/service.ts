@@ -1,6 +1,7 @@
 // The mail gateway as `custos serve` runs it: the vault key, the virus scanner, the next hops,
 // the pipeline of checks and the SMTP listener. stop() closes the listener first (no new
-// messages), then the connections to the next hops.
+// messages), then the connections to the next hops. The console's quarantine (routes.ts) opens
+// held content and hands it on with the same vault and next hops (quarantineFor).
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
@@ -12,9 +13,10 @@ import { createProxyAuthenticator } from '../webfilter/proxy/auth.ts';
 import { mailChecks } from './checks.ts';
 import { ClamdClient, clamdOptionsFromConfig } from './clamd.ts';
 import { createQuarantine } from './quarantine.ts';
-import { createDeliverer, type NextHop } from './relay/deliver.ts';
+import { createDeliverer, type Deliverer, type NextHop } from './relay/deliver.ts';
 import { createMailPipeline } from './relay/pipeline.ts';
 import { type RelayOptions, startRelay } from './relay/server.ts';
+import type { Direction } from './types.ts';
 
 export const vaultKeyFileOf = (config: Config) =>
   config.mail.vaultKeyFile ?? path.join(config.dataDir, 'vault.key');
@@ -27,6 +29,53 @@ const hopOf = (hop: Config['mail']['inbound']): NextHop => ({
   verifyCertificate: hop.verifyCertificate,
   ...(hop.username ? { username: hop.username, password: hop.password ?? '' } : {}),
 });
+
+/** The vault and the next hops of both directions, as the configuration names them. */
+export function gatewayPartsOf(config: Config) {
+  const timing = {
+    hostname: config.mail.relay.hostname ?? hostname(),
+    timeoutMs: config.mail.relay.nextHopTimeoutMs,
+  };
+  return {
+    vault: createVault(loadOrCreateMasterKey(vaultKeyFileOf(config))),
+    deliver: {
+      inbound: createDeliverer(hopOf(config.mail.inbound), timing),
+      outbound: createDeliverer(hopOf(config.mail.outbound), timing),
+    } satisfies Record<Direction, Deliverer>,
+  };
+}
+
+export type GatewayParts = ReturnType<typeof gatewayPartsOf>;
+
+/**
+ * Release and delete held messages with the gateway's vault and next hops: the gateway's own
+ * parts when given, else parts of its own from the configuration (the API's case), whose
+ * connections close() ends.
+ */
+export function quarantineFor(
+  runtime: Pick<Runtime, 'config' | 'store' | 'audit' | 'policy' | 'clock'>,
+  parts: GatewayParts = gatewayPartsOf(runtime.config),
+) {
+  const { store, audit, policy, clock } = runtime;
+  const quarantine = createQuarantine({
+    store,
+    audit,
+    vault: parts.vault,
+    policy: () => policy.current(),
+    deliver: parts.deliver,
+    addDisclaimer: mailChecks().addDisclaimer,
+    clock,
+  });
+  return {
+    ...quarantine,
+    close() {
+      parts.deliver.inbound.close();
+      parts.deliver.outbound.close();
+    },
+  };
+}
+
+export type GatewayQuarantine = ReturnType<typeof quarantineFor>;
 
 export function relayOptionsOf(config: Config): RelayOptions {
   const r = config.mail.relay;
@@ -53,7 +102,8 @@ export async function startMailService(
   const { config, store, audit, policy, log, clock } = runtime;
   const mailLog = log.child({ service: 'mail' });
   const options = relayOptionsOf(config);
-  const vault = createVault(loadOrCreateMasterKey(vaultKeyFileOf(config)));
+  const parts = gatewayPartsOf(config);
+  const { vault, deliver } = parts;
   const scanner = new ClamdClient(clamdOptionsFromConfig(config.mail.clamd));
   try {
     await scanner.ping();
@@ -65,11 +115,6 @@ export async function startMailService(
         : 'clamd does not answer: mail will be deferred (4xx) until it does; start clamav-daemon',
     );
   }
-  const timing = { hostname: options.hostname, timeoutMs: config.mail.relay.nextHopTimeoutMs };
-  const deliver = {
-    inbound: createDeliverer(hopOf(config.mail.inbound), timing),
-    outbound: createDeliverer(hopOf(config.mail.outbound), timing),
-  };
   const checks = mailChecks();
   const pipeline = createMailPipeline({
     store,
@@ -106,15 +151,7 @@ export async function startMailService(
   return {
     ...listener,
     /** Release and delete held messages, with this gateway's vault and next hops. */
-    quarantine: createQuarantine({
-      store,
-      audit,
-      vault,
-      policy: () => policy.current(),
-      deliver,
-      addDisclaimer: checks.addDisclaimer,
-      clock,
-    }),
+    quarantine: quarantineFor(runtime, parts),
     async stop() {
       await listener.stop();
       deliver.inbound.close();

@@ -7,6 +7,7 @@ import type {
   MailRuleDef,
   Purpose,
   RetentionPeriod,
+  SafeSearchPolicy,
   WebAccessRule,
 } from './compiled.ts';
 import { CLAUSE_ID, type PolicyPack, RECORD_KINDS } from './schema.ts';
@@ -69,6 +70,15 @@ export function deepFreeze<T>(value: T, seen = new WeakSet<object>()): T {
   }
   return Object.freeze(value);
 }
+
+/** A pack without a `web.safeSearch` section rewrites nothing. */
+const SAFE_SEARCH_OFF: SafeSearchPolicy = {
+  google: false,
+  bing: false,
+  duckduckgo: false,
+  youtube: 'off',
+  clauseIds: [],
+};
 
 const sectionOf = (id: string) => id.slice(0, id.indexOf('-'));
 
@@ -171,6 +181,9 @@ export function compilePolicy(pack: PolicyPack): CompiledPolicy {
       },
       blockPage: { ...pack.web.blockPage },
       dns: { ...pack.web.dns },
+      safeSearch: pack.web.safeSearch
+        ? { ...pack.web.safeSearch, clauseIds: [...pack.web.safeSearch.clauseIds] }
+        : SAFE_SEARCH_OFF,
     },
     mail: {
       domains: [...pack.mail.domains],

@@ -148,6 +148,17 @@ export interface WebPolicy {
     readonly blockAnswer: 'block-page' | '0.0.0.0' | 'nxdomain';
     readonly blockPageAddress: string | null;
   };
+  /** Search and video sites answered through their own "safe" host names (WEB-1). */
+  readonly safeSearch: SafeSearchPolicy;
+}
+
+export interface SafeSearchPolicy {
+  readonly google: boolean;
+  readonly bing: boolean;
+  readonly duckduckgo: boolean;
+  /** YouTube Restricted Mode. */
+  readonly youtube: 'strict' | 'moderate' | 'off';
+  readonly clauseIds: ClauseRefs;
 }
 
 export type MailAction = 'allow' | 'tag' | 'warn-sender' | 'hold' | 'reject';

@@ -141,6 +141,20 @@ export const WebSchema = z.strictObject({
     blockAnswer: z.enum(['block-page', '0.0.0.0', 'nxdomain']),
     blockPageAddress: z.union([z.ipv4(), z.ipv6()]).nullable(),
   }),
+  /**
+   * SafeSearch through the providers' own "safe" host names (WEB-1), on the DNS filter and the
+   * proxy. Without this section nothing is rewritten.
+   */
+  safeSearch: z
+    .strictObject({
+      google: z.boolean().default(true),
+      bing: z.boolean().default(true),
+      duckduckgo: z.boolean().default(true),
+      /** YouTube Restricted Mode: strict hides more than moderate; off leaves YouTube alone. */
+      youtube: z.enum(['strict', 'moderate', 'off']).default('moderate'),
+      clauseIds,
+    })
+    .optional(),
 });
 
 const direction = z.enum(['outbound', 'inbound', 'both']);

@@ -22,6 +22,7 @@ export const ERROR_CODES = {
   password_rejected: 422,
   token_invalid: 400,
   internal: 500,
+  next_hop_refused: 502,
   not_ready: 503,
 } as const;
 

@@ -16,6 +16,7 @@ export type DecisionReason =
   | 'withdrawn' // internet access withdrawn (BRE-2)
   | 'unregistered-device' // SYS-6
   | 'personal-use' // an authorisation lifted a PER-2 block (PER-1/2)
+  | 'safe-search' // allowed through the site's SafeSearch host (WEB-1; set by the DNS filter)
   | 'none'; // nothing applies: allowed
 
 export interface WebFacts {

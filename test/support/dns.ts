@@ -16,6 +16,10 @@ export interface StandIn {
 export interface StandInRecords {
   /** name -> IPv4 address for A (TTL 300). */
   a?: Record<string, string>;
+  /** name -> IPv6 address for AAAA (TTL 300). */
+  aaaa?: Record<string, string>;
+  /** name -> another name: answered with a CNAME (TTL 600) and that name's A or AAAA. */
+  cname?: Record<string, string>;
   /** Names answered NXDOMAIN with an SOA whose minimum is 60. */
   nxdomain?: string[];
   /** Names whose answer is larger than 512 octets (many A records): TC over UDP without EDNS. */
@@ -70,11 +74,22 @@ function answerFor(query: packet.DecodedPacket, records: StandInRecords, tcp: bo
     }));
     return packet.encode({ ...base, answers });
   }
-  const address = records.a?.[name];
-  if (address && question?.type === 'A') {
-    return packet.encode({ ...base, answers: [{ type: 'A', name, ttl: 300, data: address }] });
+  const answers: packet.Answer[] = [];
+  let owner = name;
+  const alias = records.cname?.[name];
+  if (alias) {
+    answers.push({ type: 'CNAME', name, ttl: 600, data: alias });
+    owner = alias;
   }
-  return packet.encode({ ...base, answers: [] });
+  const address = records.a?.[owner];
+  if (address && question?.type === 'A') {
+    answers.push({ type: 'A', name: owner, ttl: 300, data: address });
+  }
+  const v6 = records.aaaa?.[owner];
+  if (v6 && question?.type === 'AAAA') {
+    answers.push({ type: 'AAAA', name: owner, ttl: 300, data: v6 });
+  }
+  return packet.encode({ ...base, answers });
 }
 
 export async function startStandIn(records: StandInRecords): Promise<StandIn> {

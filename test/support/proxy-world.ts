@@ -18,6 +18,7 @@ import { createWebAlerts } from '../../src/webfilter/alerts.ts';
 import { type CategoryIndex, loadCategoryFolder } from '../../src/webfilter/categories/index.ts';
 import { createProxyAuthenticator } from '../../src/webfilter/proxy/auth.ts';
 import { type ProxyListener, startProxy } from '../../src/webfilter/proxy/server.ts';
+import type { Resolver } from '../../src/webfilter/proxy/target.ts';
 import { createWebFilterState } from '../../src/webfilter/state.ts';
 import { shippedPolicy } from './app.ts';
 
@@ -141,6 +142,8 @@ export async function world(
     allowLoopback?: boolean;
     password?: string;
     lists?: CategoryIndex;
+    /** Name resolution; every name goes to 127.0.0.1 unless a test says otherwise. */
+    resolve?: Resolver;
   } = {},
 ): Promise<World> {
   const config = loadConfig({ env: {}, overrides: options.config ?? {} });
@@ -183,7 +186,7 @@ export async function world(
       audit,
       log,
       authenticator,
-      resolve: async () => ({ address: '127.0.0.1', family: 4 }),
+      resolve: options.resolve ?? (async () => ({ address: '127.0.0.1', family: 4 })),
       alerts: createWebAlerts({
         store,
         audit,

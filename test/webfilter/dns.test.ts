@@ -34,6 +34,14 @@ const silent = pino({ level: 'silent' });
 const BLOCK_PAGE = '10.0.0.10'; // the shipped pack's dns.blockPageAddress
 const STAFF = '127.0.0.1';
 const UNREGISTERED = '127.0.0.2';
+/** What the stand-in answers for the providers' SafeSearch names. */
+const SAFE = {
+  google: '192.0.2.120',
+  youtube: '192.0.2.121',
+  youtubeV6: '2001:db8::121',
+  duckduckgo: '192.0.2.123',
+  bing: '192.0.2.124',
+};
 
 const lists = buildIndex([
   { name: 'social_networks', domains: ['facebook.com'] },
@@ -110,7 +118,14 @@ beforeAll(async () => {
       'www.gov.uk': '192.0.2.80',
       'allowed.facebook.com': '192.0.2.81',
       'a.example': '192.0.2.1',
+      'forcesafesearch.google.com': SAFE.google,
+      'restrict.youtube.com': SAFE.youtube,
+      'safe.duckduckgo.com': SAFE.duckduckgo,
+      'strict-bing.edge.example': SAFE.bing,
+      'www.google.ie': '192.0.2.90',
     },
+    aaaa: { 'restrict.youtube.com': SAFE.youtubeV6 },
+    cname: { 'strict.bing.com': 'strict-bing.edge.example' },
     nxdomain: ['nope.example'],
     big: ['big.example'],
     truncate: ['tc.example'],
@@ -369,6 +384,150 @@ describe('DNS filter: forwarding and the cache', () => {
     } finally {
       await failover.stop();
     }
+  });
+});
+
+/** A query of type `qtype` (one dns-packet cannot name, such as HTTPS) for `name`. */
+function queryOfType(name: string, qtype: number): Buffer {
+  const query = encodeQuery(name);
+  query.writeUInt16BE(qtype, query.length - 4);
+  return query;
+}
+
+describe('DNS filter: SafeSearch', () => {
+  it('WEB-1: www.google.co.uk is answered with a CNAME to forcesafesearch.google.com and its address', async () => {
+    const reply = await ask(port, 'www.google.co.uk', { edns: 1232, from: STAFF });
+    expect(rcodeOf(reply.raw)).toBe(0);
+    expect(reply.answers).toMatchObject([
+      { type: 'CNAME', name: 'www.google.co.uk', data: 'forcesafesearch.google.com' },
+      { type: 'A', name: 'forcesafesearch.google.com', data: SAFE.google },
+    ]);
+    expect(ttlsOf(reply).every((ttl) => ttl !== undefined && ttl > 0 && ttl <= 300)).toBe(true);
+    expect(edeOf(reply)).toBeNull();
+    expect(standIn.count('www.google.co.uk')).toBe(0);
+    expect(standIn.count('forcesafesearch.google.com')).toBe(1);
+
+    // Asked again in another spelling, and another Google domain: from the cache.
+    const again = await ask(port, 'WWW.Google.CO.uk', { from: STAFF });
+    expect(again.questions?.[0]?.name).toBe('WWW.Google.CO.uk');
+    expect(again.answers).toMatchObject([
+      { type: 'CNAME', data: 'forcesafesearch.google.com' },
+      { type: 'A', data: SAFE.google },
+    ]);
+    const bare = await ask(port, 'google.com', { from: STAFF });
+    expect(bare.answers).toMatchObject([
+      { type: 'CNAME', name: 'google.com', data: 'forcesafesearch.google.com' },
+      { type: 'A', data: SAFE.google },
+    ]);
+    expect(standIn.count('forcesafesearch.google.com')).toBe(1);
+    expect(standIn.count('google.com')).toBe(0);
+
+    await activity.flush();
+    const rows = await store.db
+      .selectFrom('web_activity')
+      .selectAll()
+      .where('source', '=', 'dns')
+      .where('host', '=', 'www.google.co.uk')
+      .execute();
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows[0]).toMatchObject({
+      decision: 'allow',
+      reason: 'safe-search',
+      person_id: personId,
+    });
+    expect(JSON.parse(rows[0]!.clause_ids)).toContain('WEB-1');
+  });
+
+  it('WEB-1: www.bing.com is answered with a CNAME to strict.bing.com, its own CNAME and its address', async () => {
+    const reply = await ask(port, 'www.bing.com', { edns: 1232, from: STAFF });
+    expect(reply.answers).toMatchObject([
+      { type: 'CNAME', name: 'www.bing.com', data: 'strict.bing.com' },
+      { type: 'CNAME', name: 'strict.bing.com', data: 'strict-bing.edge.example' },
+      { type: 'A', name: 'strict-bing.edge.example', data: SAFE.bing },
+    ]);
+    expect(standIn.count('www.bing.com')).toBe(0);
+  });
+
+  it('WEB-1: YouTube goes to restrict.youtube.com (strict, as the shipped pack says), A and AAAA, UDP and TCP', async () => {
+    const a = await ask(port, 'www.youtube.com', { from: STAFF });
+    expect(a.answers).toMatchObject([
+      { type: 'CNAME', name: 'www.youtube.com', data: 'restrict.youtube.com' },
+      { type: 'A', name: 'restrict.youtube.com', data: SAFE.youtube },
+    ]);
+    const aaaa = await ask(port, 'm.youtube.com', { type: 'AAAA', edns: 1232, from: STAFF });
+    expect(aaaa.answers).toMatchObject([
+      { type: 'CNAME', name: 'm.youtube.com', data: 'restrict.youtube.com' },
+      { type: 'AAAA', name: 'restrict.youtube.com', data: SAFE.youtubeV6 },
+    ]);
+    const [tcp] = await askTcp(port, [encodeQuery('youtubei.googleapis.com')]);
+    expect(packet.decode(tcp!).answers).toMatchObject([
+      { type: 'CNAME', name: 'youtubei.googleapis.com', data: 'restrict.youtube.com' },
+      { type: 'A', data: SAFE.youtube },
+    ]);
+    expect(standIn.count('restrict.youtube.com')).toBe(1);
+    expect(standIn.count('restrictmoderate.youtube.com')).toBe(0);
+  });
+
+  it('WEB-1: duckduckgo.com is answered with a CNAME to safe.duckduckgo.com and its address', async () => {
+    const reply = await ask(port, 'duckduckgo.com', { from: STAFF });
+    expect(reply.answers).toMatchObject([
+      { type: 'CNAME', name: 'duckduckgo.com', data: 'safe.duckduckgo.com' },
+      { type: 'A', name: 'safe.duckduckgo.com', data: SAFE.duckduckgo },
+    ]);
+  });
+
+  it('WEB-1: an HTTPS (type 65) query for a SafeSearch name gets no records, so the browser asks A and AAAA', async () => {
+    const raw = await sendUdp(port, queryOfType('www.google.com', 65), { from: STAFF });
+    expect(raw).not.toBeNull();
+    expect(rcodeOf(raw!)).toBe(0);
+    expect(raw!.readUInt16BE(6)).toBe(0); // no answers
+    expect(standIn.count('www.google.com', 'UNKNOWN_65')).toBe(0);
+  });
+
+  it('SYS-6: a SafeSearch name blocked for the client stays blocked', async () => {
+    const reply = await ask(port, 'www.google.com', { edns: 1232, from: UNREGISTERED });
+    expect(reply.answers).toMatchObject([{ type: 'A', name: 'www.google.com', data: BLOCK_PAGE }]);
+    expect(reply.answers).toHaveLength(1);
+    expect(edeOf(reply)?.text).toContain('SYS-6');
+  });
+
+  it('a pack with google: false passes Google names through as they are', async () => {
+    const before = policy.current();
+    policy.replace(compileShipped((t) => replaceOnce(t, 'google: true', 'google: false')));
+    try {
+      await state.refresh();
+      const reply = await ask(port, 'www.google.ie', { from: STAFF });
+      expect(reply.answers).toMatchObject([
+        { type: 'A', name: 'www.google.ie', data: '192.0.2.90' },
+      ]);
+      expect(reply.answers).toHaveLength(1);
+      expect(standIn.count('www.google.ie')).toBe(1);
+      // The other providers are still rewritten.
+      const duck = await ask(port, 'www.duckduckgo.com', { from: STAFF });
+      expect(duck.answers?.[0]).toMatchObject({ type: 'CNAME', data: 'safe.duckduckgo.com' });
+    } finally {
+      policy.replace(before);
+      await state.refresh();
+    }
+    const after = await ask(port, 'www.google.ie', { from: STAFF });
+    expect(after.answers?.[0]).toMatchObject({ type: 'CNAME', data: 'forcesafesearch.google.com' });
+  });
+
+  it("answers Firefox's DNS-over-HTTPS canary (use-application-dns.net) NXDOMAIN, for every client", async () => {
+    const staff = await ask(port, 'use-application-dns.net', { edns: 1232, from: STAFF });
+    expect(rcodeOf(staff.raw)).toBe(3);
+    expect(staff.answers).toEqual([]);
+    const stranger = await ask(port, 'Use-Application-DNS.net', {
+      type: 'AAAA',
+      from: UNREGISTERED,
+    });
+    expect(rcodeOf(stranger.raw)).toBe(3);
+    expect(standIn.count('use-application-dns.net')).toBe(0);
+    expect(standIn.count('use-application-dns.net', 'AAAA')).toBe(0);
+    // A name beneath it is an ordinary name.
+    const below = await ask(port, 'x.use-application-dns.net', { from: STAFF });
+    expect(rcodeOf(below.raw)).toBe(0);
+    expect(standIn.count('x.use-application-dns.net')).toBe(1);
   });
 });
 

@@ -474,6 +474,80 @@ describeEachStore('filtering proxy records', (ctx) => {
   });
 });
 
+describe('SafeSearch through the proxy (WEB-1)', () => {
+  /** A resolver that knows only the SafeSearch names, and notes every name it is asked. */
+  function safeNamesOnly() {
+    const asked: string[] = [];
+    const known = new Set([
+      'forcesafesearch.google.com',
+      'strict.bing.com',
+      'restrict.youtube.com',
+    ]);
+    const resolve = async (host: string) => {
+      asked.push(host);
+      if (!known.has(host)) throw Object.assign(new Error(host), { code: 'ENOTFOUND' });
+      return { address: '127.0.0.1', family: 4 as const };
+    };
+    return { asked, resolve };
+  }
+
+  it('WEB-1: CONNECT www.google.com is tunnelled to the address of forcesafesearch.google.com', async () => {
+    const dns = safeNamesOnly();
+    const w = await world(await freshStore('sqlite'), { resolve: dns.resolve });
+    const port = await echoServer();
+    const answer = await connect(w.proxy, `www.google.com:${port}`);
+    expect(answer.status).toBe(200);
+    const echoed = await new Promise<string>((resolve) => {
+      answer.socket.once('data', (d) => resolve(d.toString()));
+      answer.socket.write('client hello for www.google.com');
+    });
+    expect(echoed).toBe('client hello for www.google.com');
+    answer.socket.destroy();
+    expect(dns.asked).toEqual(['forcesafesearch.google.com']);
+    // The record names the site asked for.
+    await new Promise((r) => setTimeout(r, 50));
+    await w.flush();
+    const rows = await w.store.db.selectFrom('web_activity').selectAll().execute();
+    expect(rows.find((r) => r.method === 'CONNECT')?.host).toBe(`www.google.com:${port}`);
+  });
+
+  it('WEB-1: a plain request for www.google.co.uk or www.youtube.com goes to the safe name, Host unchanged', async () => {
+    const dns = safeNamesOnly();
+    const w = await world(await freshStore('sqlite'), { resolve: dns.resolve });
+    const o = await origin();
+    const google = await viaProxy(w.proxy, `http://www.google.co.uk:${o.port}/search?q=x`);
+    expect(google.status).toBe(200);
+    expect(o.seen[0]?.headers.host).toBe(`www.google.co.uk:${o.port}`);
+    const youtube = await viaProxy(w.proxy, `http://www.youtube.com:${o.port}/`);
+    expect(youtube.status).toBe(200);
+    // A chunked upload goes through the strict node:http path, which resolves on its own.
+    const bing = await viaProxy(w.proxy, `http://www.bing.com:${o.port}/search`, {
+      method: 'POST',
+      headers: { 'transfer-encoding': 'chunked' },
+      body: 'q=x',
+    });
+    expect(bing.status).toBe(200);
+    expect(o.seen[2]?.body).toBe('q=x');
+    expect(dns.asked).toEqual([
+      'forcesafesearch.google.com',
+      'restrict.youtube.com',
+      'strict.bing.com',
+    ]);
+  });
+
+  it('WEB-1: a blocked name stays blocked, and other names are resolved as they are', async () => {
+    const dns = safeNamesOnly();
+    const w = await world(await freshStore('sqlite'), { resolve: dns.resolve });
+    const blocked = await connect(w.proxy, 'www.facebook.com:443');
+    expect(blocked.status).toBe(403);
+    blocked.socket.destroy();
+    const other = await connect(w.proxy, 'www.gov.uk:443');
+    expect(other.status).toBe(502); // this resolver does not know it
+    other.socket.destroy();
+    expect(dns.asked).toEqual(['www.gov.uk']);
+  });
+});
+
 describe('custos serve', () => {
   it('starts the proxy beside the API and stops it on SIGTERM', async () => {
     const { mkdtempSync, rmSync } = await import('node:fs');

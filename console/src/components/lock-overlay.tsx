@@ -35,6 +35,9 @@ export function LockOverlay() {
       centered
       title="The console is locked"
       overlayProps={{ backgroundOpacity: 0.9, blur: 12, color: '#1a1b1e' }}
+      // At once, without a fade: the page behind must not stay readable for a moment, and the
+      // dialog is never half transparent (hard to read on a slow laptop).
+      transitionProps={{ duration: 0 }}
       zIndex={1000}
       data-testid="lock-overlay"
     >

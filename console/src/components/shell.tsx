@@ -59,6 +59,12 @@ export const NAV_ITEMS: readonly NavItem[] = [
     anyOf: ['webfilter.test', 'webfilter.reports', 'webfilter.manage', 'webfilter.reviews.read'],
   },
   {
+    to: '/mail',
+    label: 'Mail',
+    description: 'Quarantine, activity, test a message',
+    anyOf: ['mail.quarantine.read', 'mail.reports', 'mail.test'],
+  },
+  {
     to: '/security',
     label: 'Flagged sign-ins',
     description: 'Two places at once (PWD-4)',

@@ -5,6 +5,7 @@
 // (a person with personal-use windows, PER-1/2) holds to the end of the minute, and the number
 // kept is bounded.
 import type { WebDecision, WebEngine } from '../engine.ts';
+import type { SafeSearchTarget } from '../safesearch.ts';
 import type { CacheEntry } from './cache.ts';
 import { QuestionTable } from './question-table.ts';
 import { type ParsedQuery, questionOctets, type ReplyShape } from './wire.ts';
@@ -16,6 +17,8 @@ export interface Outcome {
   readonly validUntil: number;
   /** The parts of the block answer by kind of question (A, AAAA, any other), made on first use. */
   readonly shapes: (ReplyShape | null)[];
+  /** The name is answered through this SafeSearch name (an allowed A, AAAA, HTTPS or SVCB). */
+  readonly safeSearch: SafeSearchTarget | null;
 }
 
 const MINUTE = 60_000;
@@ -71,7 +74,8 @@ export class DecisionCache {
   /**
    * Keeps `decision`, made by the engine find() was given at `now`, for `clientIp` and the
    * question just parsed: in `entry` when find() gave one whose outcome ran out, else in a new
-   * entry. Returns the outcome and leaves the entry (or -1 when none is kept) in `kept`.
+   * entry; `safeSearch` when the name goes to a SafeSearch name. Returns the outcome and leaves
+   * the entry (or -1 when none is kept) in `kept`.
    */
   keep(
     clientIp: string,
@@ -79,6 +83,7 @@ export class DecisionCache {
     entry: number,
     decision: WebDecision,
     now: number,
+    safeSearch: SafeSearchTarget | null = null,
   ): Outcome {
     let client = this.clients.get(clientIp);
     const bound = Math.max(1, this.maxEntries);
@@ -93,7 +98,7 @@ export class DecisionCache {
       client = this.clients.size;
       this.clients.set(clientIp, client);
     }
-    const index = this.share(client, decision, now);
+    const index = this.share(client, decision, now, safeSearch);
     if (entry >= 0) {
       this.table.setValue(entry, index);
       this.table.setRef(entry, undefined);
@@ -142,7 +147,12 @@ export class DecisionCache {
    * shared category and clause arrays, and a client's person and device are the same for every
    * name), so the entries of thousands of names point at a handful of outcomes.
    */
-  private share(client: number, d: WebDecision, now: number): number {
+  private share(
+    client: number,
+    d: WebDecision,
+    now: number,
+    safeSearch: SafeSearchTarget | null,
+  ): number {
     const until = validUntil(d, now);
     let forClient = this.shared.get(client);
     if (forClient === undefined) {
@@ -159,6 +169,7 @@ export class DecisionCache {
       const k = known.decision;
       if (
         known.validUntil === until &&
+        known.safeSearch === safeSearch &&
         k.action === d.action &&
         k.reason === d.reason &&
         k.clauseIds === d.clauseIds &&
@@ -169,7 +180,7 @@ export class DecisionCache {
         return index;
     }
     const index = this.outcomes.length;
-    this.outcomes.push({ decision: d, validUntil: until, shapes: [null, null, null] });
+    this.outcomes.push({ decision: d, validUntil: until, shapes: [null, null, null], safeSearch });
     // Decisions made minute by minute (personal-use hours) would pile up: keep the latest few.
     if (same.length >= 16) same.shift();
     same.push(index);

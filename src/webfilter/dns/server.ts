@@ -2,8 +2,10 @@
 // is parsed by hand (wire.ts), decided by the web engine for the client's device and person,
 // answered from the block rules of the pack when blocked (with an Extended DNS Error naming the
 // category and clause, RFC 8914), and otherwise answered from the cache or forwarded upstream with
-// identical queries in flight coalesced. Activity is recorded without waiting; malformed input gets
-// FORMERR or is dropped, and nothing a client sends can stop the filter answering the next one.
+// identical queries in flight coalesced. Search sites the pack puts under SafeSearch are answered
+// with a CNAME to their safe name (safe-answer.ts). Activity is recorded without waiting; malformed
+// input gets FORMERR or is dropped, and nothing a client sends can stop the filter answering the
+// next one.
 import dgram from 'node:dgram';
 import dns from 'node:dns';
 import net, { type AddressInfo } from 'node:net';
@@ -15,8 +17,10 @@ import type { ActivityRecorder } from '../activity.ts';
 import type { WebAlerts } from '../alerts.ts';
 import { normaliseHost } from '../categories/index.ts';
 import type { WebDecision, WebEngine } from '../engine.ts';
+import { type SafeSearchTarget, safeSearchTarget, withSafeSearch } from '../safesearch.ts';
 import { AnswerCache, type CacheEntry, cacheTtl, replyFromEntry, toEntry } from './cache.ts';
 import { DecisionCache, type Outcome } from './decisions.ts';
+import { cnameAnswer, nameWire } from './safe-answer.ts';
 import { createForwarder, type Forwarder } from './upstream.ts';
 import {
   buildReply,
@@ -32,6 +36,7 @@ import {
   parseQuery,
   questionKey,
   questionName,
+  questionOctets,
   RCODE,
   type ReplyShape,
   TYPE,
@@ -88,6 +93,10 @@ export interface DnsFilterStats {
   cacheEntries: number;
   /** Decisions kept per client and question (dns.decisionCacheEntries). */
   decisionEntries: number;
+  /** Answers given through a SafeSearch name (web.safeSearch), HTTPS and SVCB refusals included. */
+  safeSearch: number;
+  /** Firefox's DNS-over-HTTPS canary answered "no such name". */
+  dohCanary: number;
   upstream: ReturnType<Forwarder['stats']>;
 }
 
@@ -116,6 +125,8 @@ interface Waiter {
   tcp: boolean;
   clientIp: string;
   outcome: Outcome;
+  /** Set when the upstream was asked for the SafeSearch name rather than the name asked. */
+  safe: SafeSearchTarget | null;
   /** When the query came (epoch ms, and performance.now() for its duration). */
   now: number;
   t0: number;
@@ -153,6 +164,25 @@ export function systemUpstreams(ownPort: number): string[] {
 
 const MAPPED_V4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i;
 
+/**
+ * Firefox asks this name before it turns DNS over HTTPS on by itself; "no such name" keeps it on
+ * the network's resolver (a DoH browser would go around the filter). Its lower-case wire form.
+ */
+const DOH_CANARY = 'use-application-dns.net';
+const CANARY_WIRE = Buffer.from(nameWire(DOH_CANARY), 'latin1');
+
+/** Is the question just parsed (its key octets still in the scratch) the canary, of any type? */
+function isCanary(q: ParsedQuery): boolean {
+  if (q.keyLength !== CANARY_WIRE.length + 5) return false;
+  for (let i = 0; i < CANARY_WIRE.length; i++)
+    if (questionOctets[i] !== CANARY_WIRE[i]) return false;
+  return true;
+}
+
+/** Question types SafeSearch answers itself for a rewritten name (class IN). */
+const rewritten = (qtype: number) =>
+  qtype === TYPE.A || qtype === TYPE.AAAA || qtype === TYPE.HTTPS || qtype === TYPE.SVCB;
+
 export async function startDnsFilter(
   deps: DnsFilterDeps,
   options: DnsFilterOptions,
@@ -187,6 +217,8 @@ export async function startDnsFilter(
     truncated: 0,
     tcpConnections: 0,
     activityMerged: 0,
+    safeSearch: 0,
+    dohCanary: 0,
   };
   const q = newParsedQuery();
   const inflight = new Map<string, Waiter[]>();
@@ -200,6 +232,18 @@ export async function startDnsFilter(
   const mergeMs = options.activityMergeSeconds * 1000;
   const v6Names = new Map<string, string>();
   const configuredV6 = options.blockAddressV6 ? ipBytes(options.blockAddressV6) : null;
+  const safeNames = new Map<string, string>();
+  /** Replies without records: HTTPS and SVCB for a SafeSearch name, and the DoH canary's. */
+  const emptyShape = (rcode: number): ReplyShape => ({
+    rcode,
+    address: null,
+    ttl: 0,
+    ede: null,
+    edeText: null,
+    udpSize: options.ednsBufferSize,
+  });
+  const nodata = emptyShape(RCODE.NOERROR);
+  const noSuchName = emptyShape(RCODE.NXDOMAIN);
 
   function blockModeOf(policy: CompiledPolicy): BlockMode {
     let mode = blockModes.get(policy);
@@ -398,10 +442,65 @@ export async function startDnsFilter(
       const kept = decisions.outcome(found);
       if (kept.validUntil > now) return kept;
     }
-    const decided = engine.decide({ clientIp, host: hostOf(q), now: new Date(now) });
-    const outcome = decisions.keep(clientIp, q, found, decided, now);
+    const host = hostOf(q);
+    const decided = engine.decide({ clientIp, host, now: new Date(now) });
+    // A name SafeSearch sends to its safe name (WEB-1): only when allowed; a block still wins.
+    const safe =
+      decided.action === 'allow' && q.qclass === 1 && rewritten(q.qtype)
+        ? safeSearchTarget(host, engine.policy)
+        : null;
+    const outcome = decisions.keep(
+      clientIp,
+      q,
+      found,
+      safe === null ? decided : withSafeSearch(decided, safe),
+      now,
+      safe,
+    );
     questionEntry = decisions.kept;
     return outcome;
+  }
+
+  /** The safe name in wire form. */
+  function safeWire(safe: SafeSearchTarget): string {
+    let wire = safeNames.get(safe.safeHost);
+    if (wire === undefined) {
+      wire = nameWire(safe.safeHost);
+      safeNames.set(safe.safeHost, wire);
+    }
+    return wire;
+  }
+
+  /** The safe name's cache key for the question asked: its type, class and DO with the safe name. */
+  const safeKey = (askedKey: string, safe: SafeSearchTarget) =>
+    safeWire(safe) + askedKey.slice(askedKey.length - 5);
+
+  /**
+   * The SafeSearch answer to the question asked (key `askedKey`) from the safe name's answer,
+   * kept in the answer cache under a key no question has: a question's key starts with a label
+   * length (0-63), this one with the safe name's first letter.
+   */
+  function safeAnswerFrom(
+    askedKey: string,
+    safe: SafeSearchTarget,
+    entry: CacheEntry,
+    now: number,
+  ): CacheEntry | null {
+    const answer = cnameAnswer(askedKey, safeWire(safe), entry, now);
+    if (answer !== null && answer.expiresAt > now)
+      cache.put(`${safe.safeHost}>${askedKey}`, answer);
+    return answer;
+  }
+
+  /** The SafeSearch answer from the cache (made from the safe name's cached answer if need be). */
+  function cachedSafeAnswer(q: ParsedQuery, safe: SafeSearchTarget, now: number) {
+    const askedKey = questionKey(q);
+    const made = cache.get(`${safe.safeHost}>${askedKey}`, now);
+    if (made !== undefined) return made;
+    const entry = cache.get(safeKey(askedKey, safe), now);
+    return entry === undefined
+      ? undefined
+      : (safeAnswerFrom(askedKey, safe, entry, now) ?? undefined);
   }
 
   function answerWaiters(key: string, entry: CacheEntry | null, failure: [number, string] | null) {
@@ -409,23 +508,37 @@ export async function startDnsFilter(
     inflight.delete(key);
     if (!waiters) return;
     const now = Date.now();
+    // SafeSearch answers made from this one, by the question asked (several names share a safe one).
+    let made: Map<string, CacheEntry | null> | null = null;
     for (const w of waiters) {
       let reply: Buffer;
       try {
-        reply = entry
+        let from: CacheEntry | null | undefined = entry;
+        if (entry !== null && w.safe !== null) {
+          made ??= new Map();
+          const askedKey = questionKey(w.q);
+          from = made.get(askedKey);
+          if (from === undefined) {
+            from = safeAnswerFrom(askedKey, w.safe, entry, now);
+            made.set(askedKey, from);
+          }
+        }
+        reply = from
           ? fitToClient(
               w.query,
               w.q,
               replyFromEntry(
                 w.query,
                 w.q,
-                entry,
+                from,
                 now,
                 w.q.edns ? (w.q.dnssecOk ? optDo : optPlain) : null,
               ),
               w.tcp,
             )
-          : servfail(w.query, w.q, failure![0], failure![1]);
+          : entry
+            ? servfail(w.query, w.q, EDE.NETWORK_ERROR, `${w.safe?.safeHost} gave no usable answer`)
+            : servfail(w.query, w.q, failure![0], failure![1]);
       } catch (err) {
         log?.error({ err, host: hostOf(w.q) }, 'could not build a DNS reply');
         reply = servfail(w.query, w.q, EDE.NETWORK_ERROR, 'internal error');
@@ -502,6 +615,11 @@ export async function startDnsFilter(
       send(buildReply(query, q, { ...refuse, udpSize: options.ednsBufferSize }));
       return;
     }
+    if (isCanary(q)) {
+      stats.dohCanary++;
+      send(buildReply(query, q, noSuchName));
+      return;
+    }
     const now = Date.now();
     const engine = deps.state.engine();
     const outcome = outcomeFor(engine, clientIp, now);
@@ -514,10 +632,22 @@ export async function startDnsFilter(
       note(outcome, found, q, now, t0, clientIp, reply.length);
       return;
     }
+    const safe = outcome.safeSearch;
+    if (safe !== null) {
+      stats.safeSearch++;
+      if (q.qtype !== TYPE.A && q.qtype !== TYPE.AAAA) {
+        // HTTPS and SVCB: nothing, so that the browser asks A and AAAA (the records' address hints
+        // and encrypted ClientHello keys are the site's own, not the safe name's).
+        const reply = buildReply(query, q, nodata);
+        send(reply);
+        note(outcome, found, q, now, t0, clientIp, reply.length);
+        return;
+      }
+    }
     // The answer this entry was last served from, while it lasts; else the cache's.
     let answer = found >= 0 ? decisions.answer(found) : undefined;
     if (answer === undefined || answer.expiresAt <= now) {
-      answer = cache.get(questionKey(q), now);
+      answer = safe === null ? cache.get(questionKey(q), now) : cachedSafeAnswer(q, safe, now);
       if (found >= 0) decisions.setAnswer(found, answer);
     }
     if (answer !== undefined) {
@@ -528,8 +658,10 @@ export async function startDnsFilter(
       note(outcome, found, q, now, t0, clientIp, reply.length);
       return;
     }
-    const key = questionKey(q);
-    const waiter: Waiter = { query, q: { ...q }, send, tcp, clientIp, outcome, now, t0 };
+    const asked = questionKey(q);
+    // For SafeSearch the upstream is asked for the safe name; the reply is made from its answer.
+    const key = safe === null ? asked : safeKey(asked, safe);
+    const waiter: Waiter = { query, q: { ...q }, send, tcp, clientIp, outcome, safe, now, t0 };
     const waiting = inflight.get(key);
     if (waiting) {
       stats.coalesced++;

@@ -17,6 +17,7 @@ export const TYPE = {
   AAAA: 28,
   SRV: 33,
   OPT: 41,
+  SVCB: 64,
   HTTPS: 65,
   IXFR: 251,
   AXFR: 252,

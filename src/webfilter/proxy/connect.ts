@@ -1,10 +1,13 @@
 // HTTPS through the proxy: CONNECT host:port, filtered by host (the proxy never decrypts) and
-// tunnelled to the resolved, checked address. A refusal is a short text answer with an
-// X-Custos-Reason header naming the clause: browsers do not show a proxy's page for CONNECT.
-// The activity record is written when the tunnel closes, with its bytes and duration.
+// tunnelled to the resolved, checked address; for a search site under SafeSearch, the address of
+// its safe name (the browser's TLS still names the site, which serves enforced SafeSearch there).
+// A refusal is a short text answer with an X-Custos-Reason header naming the clause: browsers do
+// not show a proxy's page for CONNECT. The activity record is written when the tunnel closes,
+// with its bytes and duration.
 import type { IncomingMessage } from 'node:http';
 import net, { type Socket } from 'node:net';
 import type { WebDecision } from '../engine.ts';
+import { safeSearchHost } from '../safesearch.ts';
 import { errorStatus } from './pages.ts';
 import { parseAuthority, type Target } from './request-line.ts';
 import { type ProxyContext, reasonHeader, VIA } from './server.ts';
@@ -203,7 +206,7 @@ function tunnel(
 
   if (target.kind !== 'name') connectTo(target.host);
   else {
-    ctx.resolve(target.host).then(
+    ctx.resolve(safeSearchHost(target.host, ctx.deps.engine().policy)).then(
       ({ address }) => connectTo(address),
       () => fail(502, `The name ${target.host} could not be found. Check the address.`),
     );

@@ -8,6 +8,7 @@
 // never a second interpretation of a request: whatever it does not accept exactly, it passes on.
 import net, { type Socket } from 'node:net';
 import type { WebDecision, WebEngine } from '../engine.ts';
+import { safeSearchHost } from '../safesearch.ts';
 import { kindOf } from './forward.ts';
 import { isReviewPath } from './local.ts';
 import { errorPage, errorStatus } from './pages.ts';
@@ -658,7 +659,7 @@ export function createFastPath(
       open(ex, key, target.host);
       return;
     }
-    ctx.resolve(target.host).then(
+    ctx.resolve(safeSearchHost(target.host, deps.engine().policy)).then(
       ({ address }) => {
         if (ex.done) return;
         try {

@@ -1,7 +1,8 @@
 // Forwarding an allowed plain-HTTP request to the site: hop-by-hop headers removed, Via added,
-// bodies streamed both ways over kept-alive connections. The site's name is resolved and the
-// address checked (target.ts) before a connection is made; a kept-alive connection is reused
-// without resolving again. Failures answer with a page that says what to do next.
+// bodies streamed both ways over kept-alive connections. The site's name (or, for a search site
+// under SafeSearch, its safe name) is resolved and the address checked (target.ts) before a
+// connection is made; a kept-alive connection is reused without resolving again. Failures answer
+// with a page that says what to do next.
 import http, {
   type IncomingMessage,
   type OutgoingHttpHeaders,
@@ -9,6 +10,7 @@ import http, {
 } from 'node:http';
 import net, { type LookupFunction } from 'node:net';
 import type { WebDecision } from '../engine.ts';
+import { safeSearchHost } from '../safesearch.ts';
 import { type ErrorKind, errorPage, errorStatus } from './pages.ts';
 import { connectionTokens, HOP_BY_HOP, type Target } from './request-line.ts';
 import { type ProxyContext, sendPage, VIA } from './server.ts';
@@ -113,7 +115,7 @@ export function createForwarder(ctx: ProxyContext) {
     let fn = lookups.get(port);
     if (fn) return fn;
     fn = ((hostname: string, opts: { all?: boolean }, callback: (...args: unknown[]) => void) => {
-      ctx.resolve(hostname).then(
+      ctx.resolve(safeSearchHost(hostname, deps.engine().policy)).then(
         ({ address, family }) => {
           try {
             ctx.targets.check(address, port);
