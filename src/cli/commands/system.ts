@@ -25,7 +25,9 @@ interface ServeOptions {
 export function registerSystemCommands(program: Command): void {
   program
     .command('serve')
-    .description('Run Custos: the console and API, the web proxy, the DNS filter and the mail gateway.')
+    .description(
+      'Run Custos: the console and API, the web proxy, the DNS filter and the mail gateway.',
+    )
     .option('--host <address>', 'address to listen on (server.host)')
     .option('--port <port>', 'port of the console and API (server.port)')
     .option('--only <services>', `comma-separated subset to run: ${SERVICES.join(', ')}`)
