@@ -14,6 +14,7 @@ import { clamdProblem, startClamd, type TestClamd } from '../support/clamd.ts';
 import { compose, windowsExecutable } from '../support/mail-samples.ts';
 import { closeRelays, startRelay } from '../support/smtp-relay.ts';
 import { buildZip } from '../support/zip-writer.ts';
+import { animationsDone, followAttention } from './support/console-page.ts';
 import {
   type Account,
   checkAccessibility,
@@ -27,11 +28,6 @@ import {
 const SCHOOL = 'palfreyinfant.co.uk';
 const NI = 'AB 12 34 56 C';
 const DISCLAIMER_WORDS = 'monitors e-mail for viruses';
-
-/** True once no CSS transition or animation runs (Mantine's dialogs animate). */
-const animationsDone = () =>
-  (globalThis as unknown as { document: { getAnimations(): unknown[] } }).document.getAnimations()
-    .length === 0;
 
 /** Scrolls so that the element starts just under the console's fixed header. */
 async function showAtTop(page: Page, element: Locator) {
@@ -146,13 +142,7 @@ describe.skipIf(clamdProblem !== null)('the mail screens', { timeout: 180_000 },
     expect(sink.received).toHaveLength(0);
 
     // Needs my attention counts them and leads to the quarantine.
-    await page.goto('/');
-    const item = page
-      .getByTestId('attention-item')
-      .filter({ hasText: '2 messages held for review' });
-    await item.waitFor();
-    await item.getByRole('link', { name: 'Review' }).click();
-    await page.getByRole('tab', { name: 'Quarantine', selected: true }).waitFor();
+    await followAttention(page, '2 messages held for review', 'Quarantine');
 
     const table = page.getByTestId('held-messages');
     const held = table.getByTestId('held-message');

@@ -5,6 +5,7 @@
 // person who asked; a declined one moves to "Decided".
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { animationsDone, followAttention } from './support/console-page.ts';
 import {
   type Account,
   checkAccessibility,
@@ -20,11 +21,6 @@ const TEACHER = {
   givenName: 'Ada',
   familyName: 'Okafor',
 };
-
-/** True once no CSS transition or animation runs (Mantine's dialogs animate). */
-const animationsDone = () =>
-  (globalThis as unknown as { document: { getAnimations(): unknown[] } }).document.getAnimations()
-    .length === 0;
 
 async function send(page: Page, url: string, data: unknown) {
   const session = (await (await page.request.get('/api/auth/session')).json()) as {
@@ -116,13 +112,7 @@ describe('requests to review a blocked site', { timeout: 180_000 }, () => {
     });
 
     // Needs my attention counts them and leads to the page.
-    await page.goto('/');
-    const item = page
-      .getByTestId('attention-item')
-      .filter({ hasText: '2 requests to review a blocked site' });
-    await item.waitFor();
-    await item.getByRole('link', { name: 'Review' }).click();
-    await page.getByRole('tab', { name: 'Review requests', selected: true }).waitFor();
+    await followAttention(page, '2 requests to review a blocked site', 'Review requests');
 
     const table = page.getByTestId('review-requests');
     const youtube = table.getByTestId('review-request').filter({ hasText: 'www.youtube.com' });

@@ -6,6 +6,7 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { shippedPackText } from '../support/policy-pack.ts';
+import { animationsDone } from './support/console-page.ts';
 import {
   type Account,
   checkAccessibility,
@@ -21,11 +22,6 @@ const STAFF = {
   givenName: 'Rohan',
   familyName: 'Patel',
 };
-
-/** True once no CSS transition or animation runs (Mantine's tabs and dialogs animate). */
-const animationsDone = () =>
-  (globalThis as unknown as { document: { getAnimations(): unknown[] } }).document.getAnimations()
-    .length === 0;
 
 /** Sends a request as the signed-in person of the page, with the session's CSRF token. */
 async function send(page: Page, method: 'POST' | 'DELETE', url: string, data?: unknown) {

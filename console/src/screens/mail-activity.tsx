@@ -2,20 +2,20 @@
 // policy's rules per rule and per day. Counts only, never one person's mail: reading who wrote to
 // whom needs a monitoring case (MON-1, MON-5). The charts are plain SVG with a text summary, and
 // every figure is also in a table (as on the web filter's Activity tab).
+import { Card, SimpleGrid, Stack, Table, Text, Title } from '@mantine/core';
+import { useMemo, useState } from 'react';
 import {
-  Button,
-  Card,
-  Group,
-  SimpleGrid,
-  Stack,
-  Table,
-  Text,
-  TextInput,
-  Title,
-} from '@mantine/core';
-import { type FormEvent, type ReactNode, useId, useMemo, useState } from 'react';
+  FiguresTable,
+  HorizontalBars,
+  Legend,
+  lastWeek,
+  PeriodForm,
+  type Segment,
+  StackedBars,
+  Stat,
+} from '../components/charts.tsx';
 import { Empty, ErrorAlert, Loading } from '../components/page.tsx';
-import { formatDate, parseUkDate } from '../format.ts';
+import { formatDate } from '../format.ts';
 import {
   ACTION_COLOUR,
   ACTION_LABEL,
@@ -44,13 +44,6 @@ const MAX_RULES_BY_DAY = RULE_COLOURS.length;
 
 const DAY_MS = 86_400_000;
 
-/** Today in UK time, minus `days`, as YYYY-MM-DD. */
-function ukDay(days: number): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/London' }).format(
-    new Date(Date.now() - days * DAY_MS),
-  );
-}
-
 function daysBetween(from: string, to: string): string[] {
   const out: string[] = [];
   for (let t = Date.parse(`${from}T00:00:00Z`); t <= Date.parse(`${to}T00:00:00Z`); t += DAY_MS) {
@@ -61,21 +54,6 @@ function daysBetween(from: string, to: string): string[] {
 
 /** 07/03 for a YYYY-MM-DD day. */
 const shortDay = (day: string) => `${day.slice(8, 10)}/${day.slice(5, 7)}`;
-
-function Swatch({ colour }: { colour: string }) {
-  return (
-    <span
-      aria-hidden="true"
-      style={{ display: 'inline-block', width: 12, height: 12, background: colour, marginRight: 6 }}
-    />
-  );
-}
-
-interface Segment {
-  key: string;
-  colour: string;
-  value: number;
-}
 
 /** One stacked column per day; labels under every few columns so they never overlap. */
 function DayColumns({
@@ -89,138 +67,39 @@ function DayColumns({
   title: string;
   summary: string;
 }) {
-  const id = useId();
-  const chartHeight = 160;
-  const width = 720;
-  const left = 36;
-  // The chart keeps its width (so its text keeps its size); the columns share it.
-  const col = Math.max(2, Math.floor((width - left - 8) / Math.max(1, days.length)));
-  const barWidth = Math.max(1, Math.min(col - 4, 56));
-  const totals = days.map((d) => segments(d).reduce((n, s) => n + s.value, 0));
-  const max = Math.max(1, ...totals);
-  const every = Math.max(1, Math.ceil(44 / col));
   return (
-    <svg
-      viewBox={`0 0 ${width} ${chartHeight + 26}`}
-      width="100%"
-      role="img"
-      aria-labelledby={`${id}-t ${id}-d`}
-      style={{ maxWidth: 760, display: 'block' }}
-    >
-      <title id={`${id}-t`}>{title}</title>
-      <desc id={`${id}-d`}>{summary}</desc>
-      <text x={left - 6} y={12} textAnchor="end" fontSize="11" fill="#212529">
-        {max}
-      </text>
-      <text x={left - 6} y={chartHeight} textAnchor="end" fontSize="11" fill="#212529">
-        0
-      </text>
-      <line
-        x1={left}
-        x2={left + days.length * col}
-        y1={chartHeight}
-        y2={chartHeight}
-        stroke="#495057"
-      />
-      {days.map((day, i) => {
-        const x = left + i * col + (col - barWidth) / 2;
-        let y = chartHeight;
-        return (
-          <g key={day}>
-            {segments(day).map((s) => {
-              const h = (s.value / max) * (chartHeight - 8);
-              y -= h;
-              return s.value > 0 ? (
-                <rect key={s.key} x={x} y={y} width={barWidth} height={h} fill={s.colour} />
-              ) : null;
-            })}
-            {i % every === 0 ? (
-              <text
-                x={x + barWidth / 2}
-                y={chartHeight + 16}
-                textAnchor="middle"
-                fontSize="11"
-                fill="#212529"
-              >
-                {shortDay(day)}
-              </text>
-            ) : null}
-          </g>
-        );
-      })}
-    </svg>
+    <StackedBars
+      columns={days.map((day) => ({ key: day, label: shortDay(day), segments: segments(day) }))}
+      title={title}
+      summary={summary}
+      chartHeight={160}
+      left={36}
+      below={26}
+      scale
+      maxWidth={760}
+    />
   );
 }
 
 /** Horizontal bars, one per rule and action, in the action's colour. */
 function RuleBars({ rows, title }: { rows: MailActivity['byRule']; title: string }) {
-  const id = useId();
-  const labelWidth = 260;
-  const barArea = 340;
-  const rowHeight = 28;
-  const max = Math.max(1, ...rows.map((r) => r.messages));
-  const summary = rows
-    .map((r) => `${r.name} (${ACTION_LABEL[r.action]}): ${r.messages}`)
-    .join('; ');
   return (
-    <svg
-      viewBox={`0 0 ${labelWidth + barArea + 120} ${rows.length * rowHeight + 8}`}
-      width="100%"
-      role="img"
-      aria-labelledby={`${id}-t ${id}-d`}
-      style={{ maxWidth: 760, display: 'block' }}
-    >
-      <title id={`${id}-t`}>{title}</title>
-      <desc id={`${id}-d`}>{summary}</desc>
-      {rows.map((r, i) => {
-        const y = i * rowHeight + 4;
-        const w = Math.max(2, (r.messages / max) * barArea);
-        const label = r.name.length > 34 ? `${r.name.slice(0, 33)}…` : r.name;
-        return (
-          <g key={`${r.rule}-${r.action}`}>
-            <text x={labelWidth - 8} y={y + 15} textAnchor="end" fontSize="13" fill="#212529">
-              {label}
-            </text>
-            <rect x={labelWidth} y={y + 3} width={w} height={16} fill={ACTION_COLOUR[r.action]} />
-            <text x={labelWidth + w + 6} y={y + 15} fontSize="12" fill="#212529">
-              {r.messages} {ACTION_LABEL[r.action].toLowerCase()}
-            </text>
-          </g>
-        );
-      })}
-    </svg>
-  );
-}
-
-function Figures({
-  caption,
-  head,
-  children,
-}: {
-  caption: string;
-  head: string[];
-  children: ReactNode;
-}) {
-  return (
-    <details>
-      <summary>
-        <Text span size="sm" fw={600}>
-          Show the figures as a table
-        </Text>
-      </summary>
-      <Table striped mt="xs" maw={760} aria-label={caption}>
-        <Table.Thead>
-          <Table.Tr>
-            {head.map((h, i) => (
-              <Table.Th key={h} ta={i === 0 ? undefined : 'right'}>
-                {h}
-              </Table.Th>
-            ))}
-          </Table.Tr>
-        </Table.Thead>
-        <Table.Tbody>{children}</Table.Tbody>
-      </Table>
-    </details>
+    <HorizontalBars
+      bars={rows.map((r) => ({
+        key: `${r.rule}-${r.action}`,
+        label: r.name.length > 34 ? `${r.name.slice(0, 33)}…` : r.name,
+        value: r.messages,
+        colour: ACTION_COLOUR[r.action],
+        text: `${r.messages} ${ACTION_LABEL[r.action].toLowerCase()}`,
+      }))}
+      title={title}
+      summary={rows.map((r) => `${r.name} (${ACTION_LABEL[r.action]}): ${r.messages}`).join('; ')}
+      labelWidth={260}
+      barArea={340}
+      textArea={120}
+      rowHeight={28}
+      maxWidth={760}
+    />
   );
 }
 
@@ -234,24 +113,9 @@ const OUTCOME_HEAD: [keyof Outcomes, string][] = [
 ];
 
 export function MailActivityTab() {
-  const [fromText, setFromText] = useState(() => formatDate(ukDay(6)));
-  const [toText, setToText] = useState(() => formatDate(ukDay(0)));
-  const [errors, setErrors] = useState<{ from?: string; to?: string }>({});
-  const [range, setRange] = useState(() => ({ from: ukDay(6), to: ukDay(0) }));
+  const [range, setRange] = useState(lastWeek);
   const activity = useMailActivity(range);
   const data = activity.data;
-
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    const from = parseUkDate(fromText);
-    const to = parseUkDate(toText);
-    const next: { from?: string; to?: string } = {};
-    if (!from) next.from = 'Enter a date as dd/mm/yyyy.';
-    if (!to) next.to = 'Enter a date as dd/mm/yyyy.';
-    if (from && to && from > to) next.to = 'The last day must be on or after the first day.';
-    setErrors(next);
-    if (from && to && !next.from && !next.to) setRange({ from, to });
-  };
 
   const view = useMemo(() => {
     if (!data) return null;
@@ -298,38 +162,11 @@ export function MailActivityTab() {
 
   return (
     <Stack gap="lg">
-      <Card withBorder padding="lg">
-        <form onSubmit={submit} noValidate>
-          <Stack gap="sm">
-            <Text size="sm">
-              Counts of mail through the gateway, for everyone together: nothing here names a
-              sender, a recipient or a subject. Reading one person's mail needs a monitoring case
-              (MON-1, MON-5). Days are UK days.
-            </Text>
-            <Group align="flex-end" gap="md">
-              <TextInput
-                label="From"
-                description="dd/mm/yyyy"
-                value={fromText}
-                onChange={(e) => setFromText(e.currentTarget.value)}
-                error={errors.from}
-                w={160}
-              />
-              <TextInput
-                label="To"
-                description="dd/mm/yyyy"
-                value={toText}
-                onChange={(e) => setToText(e.currentTarget.value)}
-                error={errors.to}
-                w={160}
-              />
-              <Button type="submit" variant="default">
-                Show
-              </Button>
-            </Group>
-          </Stack>
-        </form>
-      </Card>
+      <PeriodForm initial={range} onChoose={setRange}>
+        Counts of mail through the gateway, for everyone together: nothing here names a sender, a
+        recipient or a subject. Reading one person's mail needs a monitoring case (MON-1, MON-5).
+        Days are UK days.
+      </PeriodForm>
       <ErrorAlert error={activity.error} title="The mail activity did not load" />
       {activity.isPending ? <Loading label="Counting the messages…" /> : null}
       {data && view ? (
@@ -353,16 +190,12 @@ export function MailActivityTab() {
                   <Title order={2} size="h4">
                     Messages by day
                   </Title>
-                  <Group gap="lg">
-                    <Text size="sm">
-                      <Swatch colour={INBOUND_COLOUR} />
-                      Inbound
-                    </Text>
-                    <Text size="sm">
-                      <Swatch colour={OUTBOUND_COLOUR} />
-                      Outbound
-                    </Text>
-                  </Group>
+                  <Legend
+                    items={[
+                      { colour: INBOUND_COLOUR, label: 'Inbound' },
+                      { colour: OUTBOUND_COLOUR, label: 'Outbound' },
+                    ]}
+                  />
                   <DayColumns
                     days={view.days}
                     title={`Inbound and outbound messages by day, ${period}`}
@@ -380,7 +213,8 @@ export function MailActivityTab() {
                       ];
                     }}
                   />
-                  <Figures
+                  <FiguresTable
+                    maw={760}
                     caption="Messages by day and what became of them"
                     head={['Day', 'Inbound', 'Outbound', ...OUTCOME_HEAD.map(([, h]) => h)]}
                   >
@@ -401,7 +235,7 @@ export function MailActivityTab() {
                         </Table.Tr>
                       );
                     })}
-                  </Figures>
+                  </FiguresTable>
                   <Text size="xs" c="dimmed">
                     Refused: by a rule, or by the next mail server. Retried: the next mail server
                     could not be reached, so the sending server was asked to try again later.
@@ -424,7 +258,8 @@ export function MailActivityTab() {
                         warned or the message tagged. A message can meet several rules.
                       </Text>
                       <RuleBars rows={data.byRule} title={`Verdicts by rule, ${period}`} />
-                      <Figures
+                      <FiguresTable
+                        maw={760}
                         caption="Verdicts by rule"
                         head={['Rule', 'Action', 'Clauses', 'Messages']}
                       >
@@ -442,7 +277,7 @@ export function MailActivityTab() {
                             <Table.Td ta="right">{r.messages}</Table.Td>
                           </Table.Tr>
                         ))}
-                      </Figures>
+                      </FiguresTable>
                     </>
                   )}
                 </Stack>
@@ -453,20 +288,16 @@ export function MailActivityTab() {
                     <Title order={2} size="h4">
                       Verdicts by day
                     </Title>
-                    <Group gap="lg">
-                      {view.coloured.map((c) => (
-                        <Text size="sm" key={c.rule}>
-                          <Swatch colour={c.colour} />
-                          {c.name}
-                        </Text>
-                      ))}
-                      {view.others ? (
-                        <Text size="sm">
-                          <Swatch colour={OTHER_COLOUR} />
-                          Other rules
-                        </Text>
-                      ) : null}
-                    </Group>
+                    <Legend
+                      items={[
+                        ...view.coloured.map((c) => ({
+                          key: c.rule,
+                          colour: c.colour,
+                          label: c.name,
+                        })),
+                        ...(view.others ? [{ colour: OTHER_COLOUR, label: 'Other rules' }] : []),
+                      ]}
+                    />
                     <DayColumns
                       days={view.days}
                       title={`Messages each rule applied to, by day, ${period}`}
@@ -507,18 +338,5 @@ export function MailActivityTab() {
         </>
       ) : null}
     </Stack>
-  );
-}
-
-function Stat({ label, value }: { label: string; value: number }) {
-  return (
-    <Card withBorder padding="md">
-      <Text size="sm" c="dimmed">
-        {label}
-      </Text>
-      <Text fz={28} fw={700}>
-        {value.toLocaleString('en-GB')}
-      </Text>
-    </Card>
   );
 }

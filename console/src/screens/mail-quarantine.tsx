@@ -2,21 +2,11 @@
 // MAIL-13, SYS-4, SYS-8). The reviewer sees who, to whom, the subject, the attachments and why,
 // never the body (MON-2); a message marked Private shows so and its subject and file names are
 // withheld (MON-3). Release sends it on; Delete destroys it; each takes a note.
-import {
-  Alert,
-  Badge,
-  Button,
-  Group,
-  Modal,
-  ScrollArea,
-  Stack,
-  Table,
-  Text,
-  Textarea,
-} from '@mantine/core';
+import { Alert, Badge, Button, ScrollArea, Stack, Table, Text } from '@mantine/core';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, isApiError } from '../api.ts';
+import { DecisionDialog } from '../components/decision-dialog.tsx';
 import { Empty, ErrorAlert, Loading } from '../components/page.tsx';
 import { formatDateTime } from '../format.ts';
 import {
@@ -200,7 +190,7 @@ export function QuarantineTab() {
           </ScrollArea>
         </>
       ) : null}
-      <DecisionDialog
+      <ReleaseOrDelete
         deciding={deciding}
         onClose={() => setDeciding(null)}
         onDone={(result) => {
@@ -237,7 +227,7 @@ function Who({ message: m }: { message: HeldMessage }) {
   );
 }
 
-function DecisionDialog({
+function ReleaseOrDelete({
   deciding,
   onClose,
   onDone,
@@ -247,12 +237,11 @@ function DecisionDialog({
   onDone(result: { message: HeldMessage; result: DecisionResult }): void;
 }) {
   const client = useQueryClient();
-  const [note, setNote] = useState('');
   const decide = useMutation({
-    mutationFn: (input: { message: HeldMessage; decision: Decision }) =>
+    mutationFn: (input: { message: HeldMessage; decision: Decision; note: string }) =>
       api<DecisionResult>(
         `/api/mail/quarantine/${encodeURIComponent(input.message.id)}/${input.decision}`,
-        { method: 'POST', body: { note } },
+        { method: 'POST', body: { note: input.note } },
       ),
     onSuccess: async (result, input) => {
       await Promise.all([
@@ -260,7 +249,6 @@ function DecisionDialog({
         client.invalidateQueries({ queryKey: ['mail', 'activity'] }),
         client.invalidateQueries({ queryKey: ['attention'] }),
       ]);
-      setNote('');
       onDone({ message: input.message, result });
     },
     onError: async (error) => {
@@ -272,85 +260,56 @@ function DecisionDialog({
   });
   const close = () => {
     decide.reset();
-    setNote('');
     onClose();
   };
   const m = deciding?.message;
   const release = deciding?.decision === 'release';
   const outbound = m?.direction === 'outbound';
   return (
-    <Modal
+    <DecisionDialog
       opened={!!deciding}
-      onClose={close}
       title={m ? (release ? `Release ${titleOf(m)}?` : `Delete ${titleOf(m)}?`) : ''}
-      size="lg"
-      closeButtonProps={{ 'aria-label': 'Cancel: decide later' }}
+      onCancel={close}
+      onDecide={(note) => {
+        if (deciding) decide.mutate({ ...deciding, note });
+      }}
+      pending={decide.isPending}
+      error={decide.error}
+      errorTitle={release ? 'The message was not released' : 'The message was not deleted'}
+      confirm={release ? 'Release the message' : 'Delete the message'}
+      confirmColour={release ? undefined : 'red.9'}
+      note={{
+        label: release ? 'Why it may go' : 'Why it is deleted',
+        description: outbound
+          ? 'E-mailed to the sender and kept in the audit trail.'
+          : 'Kept in the audit trail.',
+        placeholder: release
+          ? 'For example: the payroll provider is our processor under contract.'
+          : 'For example: send personal data through the secure portal instead.',
+      }}
     >
-      {m && deciding ? (
-        <form
-          onSubmit={(e) => {
-            e.preventDefault();
-            decide.mutate(deciding);
-          }}
-        >
-          <Stack gap="md">
-            <Text size="sm">
-              {release
-                ? `It goes to ${m.recipients.join(', ')} through the school's mail service as it arrived${outbound ? ', with the school disclaimer (MAIL-4)' : ''}.`
-                : 'Its content is destroyed and cannot be recovered. The record of it (who, to whom, when and why it was held) stays, with your reason.'}{' '}
-              {outbound
-                ? `The sender, ${m.sender}, is e-mailed your note.`
-                : 'The sender is outside the school and is not told.'}
+      {m ? (
+        <>
+          <Text size="sm">
+            {release
+              ? `It goes to ${m.recipients.join(', ')} through the school's mail service as it arrived${outbound ? ', with the school disclaimer (MAIL-4)' : ''}.`
+              : 'Its content is destroyed and cannot be recovered. The record of it (who, to whom, when and why it was held) stays, with your reason.'}{' '}
+            {outbound
+              ? `The sender, ${m.sender}, is e-mailed your note.`
+              : 'The sender is outside the school and is not told.'}
+          </Text>
+          <Stack gap={4}>
+            <Text size="sm" fw={600}>
+              Held because
             </Text>
-            <Stack gap={4}>
-              <Text size="sm" fw={600}>
-                Held because
+            {bySeverity(m.verdicts).map((v) => (
+              <Text size="sm" key={`${v.rule}-${v.action}`}>
+                {v.reason} (<ClauseLinks clauses={v.clauses} />)
               </Text>
-              {bySeverity(m.verdicts).map((v) => (
-                <Text size="sm" key={`${v.rule}-${v.action}`}>
-                  {v.reason} (<ClauseLinks clauses={v.clauses} />)
-                </Text>
-              ))}
-            </Stack>
-            <Textarea
-              label={release ? 'Why it may go' : 'Why it is deleted'}
-              description={
-                outbound
-                  ? 'E-mailed to the sender and kept in the audit trail.'
-                  : 'Kept in the audit trail.'
-              }
-              placeholder={
-                release
-                  ? 'For example: the payroll provider is our processor under contract.'
-                  : 'For example: send personal data through the secure portal instead.'
-              }
-              value={note}
-              onChange={(e) => setNote(e.currentTarget.value)}
-              minRows={3}
-              autosize
-              required
-              data-autofocus
-            />
-            <ErrorAlert
-              error={decide.error}
-              title={release ? 'The message was not released' : 'The message was not deleted'}
-            />
-            <Group justify="flex-end">
-              <Button variant="default" onClick={close}>
-                Cancel
-              </Button>
-              <Button
-                type="submit"
-                color={release ? undefined : 'red.9'}
-                loading={decide.isPending}
-                disabled={note.trim().length < 3}
-              >
-                {release ? 'Release the message' : 'Delete the message'}
-              </Button>
-            </Group>
+            ))}
           </Stack>
-        </form>
+        </>
       ) : null}
-    </Modal>
+    </DecisionDialog>
   );
 }

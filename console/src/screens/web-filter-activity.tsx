@@ -2,23 +2,22 @@
 // day, and the sites people spend most time on, for a chosen period. Never one person: browsing
 // detail is read only inside a monitoring case. The charts are plain SVG with a text summary, and
 // every figure is also in a table.
-import {
-  Button,
-  Card,
-  Group,
-  SegmentedControl,
-  SimpleGrid,
-  Stack,
-  Table,
-  Text,
-  TextInput,
-  Title,
-} from '@mantine/core';
+import { Card, SegmentedControl, SimpleGrid, Stack, Table, Text, Title } from '@mantine/core';
 import { useQuery } from '@tanstack/react-query';
-import { type FormEvent, useId, useMemo, useState } from 'react';
+import { useMemo, useState } from 'react';
 import { api } from '../api.ts';
+import {
+  Chart,
+  FiguresTable,
+  HorizontalBars,
+  Legend,
+  lastWeek,
+  PeriodForm,
+  StackedBars,
+  Stat,
+} from '../components/charts.tsx';
 import { Empty, ErrorAlert, Loading } from '../components/page.tsx';
-import { formatDate, parseUkDate, plural } from '../format.ts';
+import { formatDate, plural } from '../format.ts';
 import {
   type ActivitySummary,
   type Counts,
@@ -48,15 +47,6 @@ const HOUR = new Intl.DateTimeFormat('en-GB', {
   timeZone: 'Europe/London',
 });
 
-/** Today in UK time, minus `days`, as YYYY-MM-DD. */
-function ukDay(days: number): string {
-  const d = new Date(Date.now() - days * 86_400_000);
-  const parts = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/London' }).format(d);
-  return parts;
-}
-
-const toUk = (iso: string) => formatDate(iso);
-
 interface Row extends Counts {
   key: string;
   label: string;
@@ -64,7 +54,6 @@ interface Row extends Counts {
 
 /** Horizontal bars, blocked and allowed side by side for each row. */
 function CategoryChart({ rows, title }: { rows: Row[]; title: string }) {
-  const id = useId();
   const max = Math.max(1, ...rows.map((r) => Math.max(r.blocked, r.allowed)));
   const labelWidth = 220;
   const barArea = 360;
@@ -74,15 +63,13 @@ function CategoryChart({ rows, title }: { rows: Row[]; title: string }) {
     .map((r) => `${r.label}: ${r.blocked} blocked, ${r.allowed} allowed`)
     .join('; ');
   return (
-    <svg
-      viewBox={`0 0 ${labelWidth + barArea + 70} ${height}`}
-      width="100%"
-      role="img"
-      aria-labelledby={`${id}-t ${id}-d`}
-      style={{ maxWidth: 720, display: 'block' }}
+    <Chart
+      width={labelWidth + barArea + 70}
+      height={height}
+      maxWidth={720}
+      title={title}
+      summary={summary}
     >
-      <title id={`${id}-t`}>{title}</title>
-      <desc id={`${id}-d`}>{summary}</desc>
       {rows.map((r, i) => {
         const y = i * rowHeight + 4;
         const wb = (r.blocked / max) * barArea;
@@ -103,145 +90,67 @@ function CategoryChart({ rows, title }: { rows: Row[]; title: string }) {
           </g>
         );
       })}
-    </svg>
+    </Chart>
   );
 }
 
 /** Twenty-four columns, blocked stacked under allowed. */
 function HourChart({ rows, title }: { rows: Row[]; title: string }) {
-  const id = useId();
-  const max = Math.max(1, ...rows.map((r) => r.blocked + r.allowed));
-  const col = 26;
-  const chartHeight = 140;
-  const left = 8;
   const busy = rows.filter((r) => r.blocked + r.allowed > 0);
-  const summary = busy.length
-    ? busy.map((r) => `${r.label}: ${r.blocked} blocked, ${r.allowed} allowed`).join('; ')
-    : 'No requests in any hour.';
   return (
-    <svg
-      viewBox={`0 0 ${left + rows.length * col + 8} ${chartHeight + 24}`}
-      width="100%"
-      role="img"
-      aria-labelledby={`${id}-t ${id}-d`}
-      style={{ maxWidth: 720, display: 'block' }}
-    >
-      <title id={`${id}-t`}>{title}</title>
-      <desc id={`${id}-d`}>{summary}</desc>
-      <line
-        x1={left}
-        x2={left + rows.length * col}
-        y1={chartHeight}
-        y2={chartHeight}
-        stroke="#495057"
-      />
-      {rows.map((r, i) => {
-        const x = left + i * col + 3;
-        const hb = (r.blocked / max) * (chartHeight - 8);
-        const ha = (r.allowed / max) * (chartHeight - 8);
-        return (
-          <g key={r.key}>
-            <rect x={x} y={chartHeight - hb} width={col - 6} height={hb} fill={BLOCKED_COLOUR} />
-            <rect
-              x={x}
-              y={chartHeight - hb - ha}
-              width={col - 6}
-              height={ha}
-              fill={ALLOWED_COLOUR}
-            />
-            {i % 3 === 0 ? (
-              <text
-                x={x + (col - 6) / 2}
-                y={chartHeight + 16}
-                textAnchor="middle"
-                fontSize="11"
-                fill="#212529"
-              >
-                {r.key}
-              </text>
-            ) : null}
-          </g>
-        );
-      })}
-    </svg>
-  );
-}
-
-function Legend() {
-  const swatch = (colour: string) => (
-    <span
-      aria-hidden="true"
-      style={{ display: 'inline-block', width: 12, height: 12, background: colour, marginRight: 6 }}
+    <StackedBars
+      columns={rows.map((r) => ({
+        key: r.key,
+        label: r.key,
+        segments: [
+          { key: 'blocked', colour: BLOCKED_COLOUR, value: r.blocked },
+          { key: 'allowed', colour: ALLOWED_COLOUR, value: r.allowed },
+        ],
+      }))}
+      title={title}
+      summary={
+        busy.length
+          ? busy.map((r) => `${r.label}: ${r.blocked} blocked, ${r.allowed} allowed`).join('; ')
+          : 'No requests in any hour.'
+      }
+      chartHeight={140}
+      left={8}
+      column={26}
+      below={24}
+      labelEvery={3}
+      maxWidth={720}
     />
   );
-  return (
-    <Group gap="lg">
-      <Text size="sm">
-        {swatch(BLOCKED_COLOUR)}
-        Blocked
-      </Text>
-      <Text size="sm">
-        {swatch(ALLOWED_COLOUR)}
-        Allowed
-      </Text>
-    </Group>
-  );
 }
 
-function FiguresTable({ rows, caption, first }: { rows: Row[]; caption: string; first: string }) {
+const BLOCKED_AND_ALLOWED = [
+  { colour: BLOCKED_COLOUR, label: 'Blocked' },
+  { colour: ALLOWED_COLOUR, label: 'Allowed' },
+];
+
+function CountsTable({ rows, caption, first }: { rows: Row[]; caption: string; first: string }) {
   return (
-    <details>
-      <summary>
-        <Text span size="sm" fw={600}>
-          Show the figures as a table
-        </Text>
-      </summary>
-      <Table striped mt="xs" maw={560} aria-label={caption}>
-        <Table.Thead>
-          <Table.Tr>
-            <Table.Th>{first}</Table.Th>
-            <Table.Th ta="right">Blocked</Table.Th>
-            <Table.Th ta="right">Allowed</Table.Th>
-          </Table.Tr>
-        </Table.Thead>
-        <Table.Tbody>
-          {rows.map((r) => (
-            <Table.Tr key={r.key}>
-              <Table.Th scope="row" fw={400}>
-                {r.label}
-              </Table.Th>
-              <Table.Td ta="right">{r.blocked.toLocaleString('en-GB')}</Table.Td>
-              <Table.Td ta="right">{r.allowed.toLocaleString('en-GB')}</Table.Td>
-            </Table.Tr>
-          ))}
-        </Table.Tbody>
-      </Table>
-    </details>
+    <FiguresTable caption={caption} head={[first, 'Blocked', 'Allowed']} maw={560}>
+      {rows.map((r) => (
+        <Table.Tr key={r.key}>
+          <Table.Th scope="row" fw={400}>
+            {r.label}
+          </Table.Th>
+          <Table.Td ta="right">{r.blocked.toLocaleString('en-GB')}</Table.Td>
+          <Table.Td ta="right">{r.allowed.toLocaleString('en-GB')}</Table.Td>
+        </Table.Tr>
+      ))}
+    </FiguresTable>
   );
 }
 
 export function ActivityTab() {
-  const [fromText, setFromText] = useState(() => toUk(ukDay(6)));
-  const [toText, setToText] = useState(() => toUk(ukDay(0)));
-  const [errors, setErrors] = useState<{ from?: string; to?: string }>({});
-  const [range, setRange] = useState(() => ({ from: ukDay(6), to: ukDay(0) }));
+  const [range, setRange] = useState(lastWeek);
 
   const summary = useQuery({
     queryKey: ['webfilter', 'summary', range.from, range.to],
     queryFn: () => api<ActivitySummary>('/api/webfilter/activity/summary', { query: range }),
   });
-
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    const from = parseUkDate(fromText);
-    const to = parseUkDate(toText);
-    const next: { from?: string; to?: string } = {};
-    if (!from) next.from = 'Enter a date as dd/mm/yyyy.';
-    if (!to) next.to = 'Enter a date as dd/mm/yyyy.';
-    if (from && to && from > to) next.to = 'The last day must be on or after the first day.';
-    setErrors(next);
-    if (from && to && !next.from && !next.to) setRange({ from, to });
-  };
 
   const data = summary.data;
   const categories = useMemo<Row[]>(
@@ -272,37 +181,10 @@ export function ActivityTab() {
 
   return (
     <Stack gap="lg">
-      <Card withBorder padding="lg">
-        <form onSubmit={submit} noValidate>
-          <Stack gap="sm">
-            <Text size="sm">
-              Counts of requests and visits for everyone together (WEB-6). Browsing by one person is
-              seen only inside a monitoring case.
-            </Text>
-            <Group align="flex-end" gap="md">
-              <TextInput
-                label="From"
-                description="dd/mm/yyyy"
-                value={fromText}
-                onChange={(e) => setFromText(e.currentTarget.value)}
-                error={errors.from}
-                w={160}
-              />
-              <TextInput
-                label="To"
-                description="dd/mm/yyyy"
-                value={toText}
-                onChange={(e) => setToText(e.currentTarget.value)}
-                error={errors.to}
-                w={160}
-              />
-              <Button type="submit" variant="default">
-                Show
-              </Button>
-            </Group>
-          </Stack>
-        </form>
-      </Card>
+      <PeriodForm initial={range} onChoose={setRange}>
+        Counts of requests and visits for everyone together (WEB-6). Browsing by one person is seen
+        only inside a monitoring case.
+      </PeriodForm>
       <ErrorAlert error={summary.error} title="The activity did not load" />
       {summary.isPending ? <Loading label="Counting the requests…" /> : null}
       {data ? (
@@ -324,12 +206,12 @@ export function ActivityTab() {
                 <Title order={2} size="h4">
                   By category
                 </Title>
-                <Legend />
+                <Legend items={BLOCKED_AND_ALLOWED} />
                 <CategoryChart
                   rows={categories}
                   title={`Blocked and allowed requests by category, ${formatDate(range.from)} to ${formatDate(range.to)}`}
                 />
-                <FiguresTable
+                <CountsTable
                   rows={categories}
                   caption="Blocked and allowed requests by category"
                   first="Category"
@@ -341,9 +223,9 @@ export function ActivityTab() {
                 <Title order={2} size="h4">
                   By hour of the day (UK time)
                 </Title>
-                <Legend />
+                <Legend items={BLOCKED_AND_ALLOWED} />
                 <HourChart rows={hours} title="Blocked and allowed requests by hour of the day" />
-                <FiguresTable
+                <CountsTable
                   rows={hours}
                   caption="Blocked and allowed requests by hour of the day"
                   first="Hour"
@@ -445,94 +327,60 @@ const siteLine = (s: Site) =>
 
 /** Horizontal bars of total time, with the visits and the median visit beside each. */
 function VisitChart({ sites, title }: { sites: Site[]; title: string }) {
-  const id = useId();
-  const max = Math.max(1, ...sites.map((s) => s.totalSeconds));
-  const labelWidth = 220;
-  const barArea = 250;
-  const rowHeight = 30;
-  const height = sites.length * rowHeight + 8;
-  const summary = sites
-    .map(
-      (s) =>
-        `${s.host}: ${formatDuration(s.totalSeconds)} in ${plural(s.visits, 'visit')}, median visit ${formatDuration(s.medianSeconds)}`,
-    )
-    .join('; ');
   return (
-    <svg
-      viewBox={`0 0 ${labelWidth + barArea + 270} ${height}`}
-      width="100%"
-      role="img"
-      aria-labelledby={`${id}-t ${id}-d`}
-      style={{ maxWidth: 760, display: 'block' }}
-    >
-      <title id={`${id}-t`}>{title}</title>
-      <desc id={`${id}-d`}>{summary}</desc>
-      {sites.map((s, i) => {
-        const y = i * rowHeight + 4;
-        const w = Math.max(2, (s.totalSeconds / max) * barArea);
-        return (
-          <g key={s.host}>
-            <text x={labelWidth - 8} y={y + 17} textAnchor="end" fontSize="13" fill="#212529">
-              {s.host.length > 27 ? `…${s.host.slice(-26)}` : s.host}
-            </text>
-            <rect x={labelWidth} y={y + 5} width={w} height={16} fill={VISIT_COLOUR} />
-            <text x={labelWidth + w + 6} y={y + 17} fontSize="12" fill="#212529">
-              {siteLine(s)}
-            </text>
-          </g>
-        );
-      })}
-    </svg>
+    <HorizontalBars
+      bars={sites.map((s) => ({
+        key: s.host,
+        label: s.host.length > 27 ? `…${s.host.slice(-26)}` : s.host,
+        value: s.totalSeconds,
+        colour: VISIT_COLOUR,
+        text: siteLine(s),
+      }))}
+      title={title}
+      summary={sites
+        .map(
+          (s) =>
+            `${s.host}: ${formatDuration(s.totalSeconds)} in ${plural(s.visits, 'visit')}, median visit ${formatDuration(s.medianSeconds)}`,
+        )
+        .join('; ')}
+      labelWidth={220}
+      barArea={250}
+      textArea={270}
+      rowHeight={30}
+      maxWidth={760}
+    />
   );
 }
 
 function SiteTable({ sites, severalDays }: { sites: Site[]; severalDays: boolean }) {
-  const shown = sites.slice(0, TABLE_SITES);
   return (
-    <details>
-      <summary>
-        <Text span size="sm" fw={600}>
-          Show the figures as a table
-          {sites.length > TABLE_SITES ? ` (the ${TABLE_SITES} sites with the most time)` : ''}
+    <FiguresTable
+      caption="Time spent on each site, visits and median visit"
+      head={['Site', 'Total time', 'Visits', 'Median visit', 'Most people in a day']}
+      maw={760}
+      more={sites.length > TABLE_SITES ? ` (the ${TABLE_SITES} sites with the most time)` : ''}
+      after={
+        <Text size="sm" c="dimmed" mt="xs" maw={760}>
+          A visit runs from the first request to a site to the last, until a few minutes pass
+          without one.
+          {severalDays
+            ? " Over several days, a site's median visit is the middle of its daily medians, weighted by their visits."
+            : ''}
         </Text>
-      </summary>
-      <Table
-        striped
-        mt="xs"
-        maw={760}
-        aria-label="Time spent on each site, visits and median visit"
-      >
-        <Table.Thead>
-          <Table.Tr>
-            <Table.Th>Site</Table.Th>
-            <Table.Th ta="right">Total time</Table.Th>
-            <Table.Th ta="right">Visits</Table.Th>
-            <Table.Th ta="right">Median visit</Table.Th>
-            <Table.Th ta="right">Most people in a day</Table.Th>
-          </Table.Tr>
-        </Table.Thead>
-        <Table.Tbody>
-          {shown.map((s) => (
-            <Table.Tr key={s.host}>
-              <Table.Th scope="row" fw={400}>
-                {s.host}
-              </Table.Th>
-              <Table.Td ta="right">{formatDuration(s.totalSeconds)}</Table.Td>
-              <Table.Td ta="right">{s.visits.toLocaleString('en-GB')}</Table.Td>
-              <Table.Td ta="right">{formatDuration(s.medianSeconds)}</Table.Td>
-              <Table.Td ta="right">{s.mostPeople.toLocaleString('en-GB')}</Table.Td>
-            </Table.Tr>
-          ))}
-        </Table.Tbody>
-      </Table>
-      <Text size="sm" c="dimmed" mt="xs" maw={760}>
-        A visit runs from the first request to a site to the last, until a few minutes pass without
-        one.
-        {severalDays
-          ? " Over several days, a site's median visit is the middle of its daily medians, weighted by their visits."
-          : ''}
-      </Text>
-    </details>
+      }
+    >
+      {sites.slice(0, TABLE_SITES).map((s) => (
+        <Table.Tr key={s.host}>
+          <Table.Th scope="row" fw={400}>
+            {s.host}
+          </Table.Th>
+          <Table.Td ta="right">{formatDuration(s.totalSeconds)}</Table.Td>
+          <Table.Td ta="right">{s.visits.toLocaleString('en-GB')}</Table.Td>
+          <Table.Td ta="right">{formatDuration(s.medianSeconds)}</Table.Td>
+          <Table.Td ta="right">{s.mostPeople.toLocaleString('en-GB')}</Table.Td>
+        </Table.Tr>
+      ))}
+    </FiguresTable>
   );
 }
 
@@ -633,19 +481,6 @@ function SiteVisits({ range }: { range: { from: string; to: string } }) {
           <SiteTable sites={view.sites} severalDays={range.from !== range.to} />
         ) : null}
       </Stack>
-    </Card>
-  );
-}
-
-function Stat({ label, value }: { label: string; value: number }) {
-  return (
-    <Card withBorder padding="md">
-      <Text size="sm" c="dimmed">
-        {label}
-      </Text>
-      <Text fz={28} fw={700}>
-        {value.toLocaleString('en-GB')}
-      </Text>
     </Card>
   );
 }

@@ -7,18 +7,17 @@ import {
   Badge,
   Button,
   Group,
-  Modal,
   ScrollArea,
   SegmentedControl,
   Stack,
   Table,
   Text,
-  Textarea,
 } from '@mantine/core';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link } from 'react-router-dom';
 import { api } from '../api.ts';
+import { DecisionDialog } from '../components/decision-dialog.tsx';
 import { Empty, ErrorAlert, Loading } from '../components/page.tsx';
 import { formatDateTime } from '../format.ts';
 import { useSession } from '../session.tsx';
@@ -177,7 +176,7 @@ export function ReviewsTab() {
           </Table>
         </ScrollArea>
       ) : null}
-      <DecisionDialog
+      <AllowOrDecline
         deciding={deciding}
         onClose={() => setDeciding(null)}
         onDone={(result) => {
@@ -262,7 +261,7 @@ function DecisionShown({ request: r }: { request: ReviewRequest }) {
   );
 }
 
-function DecisionDialog({
+function AllowOrDecline({
   deciding,
   onClose,
   onDone,
@@ -272,12 +271,11 @@ function DecisionDialog({
   onDone(result: { host: string; verdict: Verdict; notified: string | null }): void;
 }) {
   const client = useQueryClient();
-  const [note, setNote] = useState('');
   const decide = useMutation({
-    mutationFn: (input: { request: ReviewRequest; verdict: Verdict }) =>
+    mutationFn: (input: { request: ReviewRequest; verdict: Verdict; note: string }) =>
       api<{ request: ReviewRequest; notified: boolean }>(
         `/api/webfilter/reviews/${encodeURIComponent(input.request.id)}/decision`,
-        { method: 'POST', body: { decision: input.verdict, note } },
+        { method: 'POST', body: { decision: input.verdict, note: input.note } },
       ),
     onSuccess: async (result, input) => {
       await Promise.all([
@@ -285,7 +283,6 @@ function DecisionDialog({
         client.invalidateQueries({ queryKey: SCHOOL_LISTS_KEY }),
         client.invalidateQueries({ queryKey: ['attention'] }),
       ]);
-      setNote('');
       onDone({
         host: input.request.host,
         verdict: input.verdict,
@@ -295,7 +292,6 @@ function DecisionDialog({
   });
   const close = () => {
     decide.reset();
-    setNote('');
     onClose();
   };
   const r = deciding?.request;
@@ -303,64 +299,43 @@ function DecisionDialog({
   const forEveryone = r?.categories.filter((c) => c.blockedForEveryone) ?? [];
   const who = r ? askerName(r) : null;
   return (
-    <Modal
+    <DecisionDialog
       opened={!!deciding}
-      onClose={close}
       title={r ? (allow ? `Allow ${r.host}?` : `Decline the request for ${r.host}?`) : ''}
-      size="lg"
-      closeButtonProps={{ 'aria-label': 'Cancel: decide later' }}
+      onCancel={close}
+      onDecide={(note) => {
+        if (deciding) decide.mutate({ ...deciding, note });
+      }}
+      pending={decide.isPending}
+      error={decide.error}
+      errorTitle="The decision was not recorded"
+      confirm={allow ? 'Allow the site' : 'Decline the request'}
+      note={{
+        label: who ? `Note to ${who}` : 'Note',
+        description: r?.requester.personId
+          ? 'E-mailed to them and kept in the audit trail.'
+          : 'Nobody is known for this request, so no e-mail is sent; the note is kept in the audit trail.',
+        placeholder: allow
+          ? 'For example: allowed for the Year 2 topic this term.'
+          : 'For example: please use the copy on the shared drive instead.',
+      }}
     >
-      {r && deciding ? (
-        <form
-          onSubmit={(e) => {
-            e.preventDefault();
-            decide.mutate(deciding);
-          }}
-        >
-          <Stack gap="md">
-            <Text size="sm">
-              {allow
-                ? `${r.host} goes on the school's allow list: it opens for everyone at school, whatever its categories, within a few minutes. You can remove it again under School lists.`
-                : `${r.host} stays blocked under ${r.clauses.map((c) => c.id).join(', ') || 'the policy'}.`}
-            </Text>
-            {allow && forEveryone.length ? (
-              <Alert color="red" variant="light" title="Blocked for everyone by the policy">
-                The lists put this site under {forEveryone.map((c) => c.name).join(', ')}, which the
-                policy blocks for everyone (WEB-1, MIS-2). Allow it only if you have checked that
-                the lists have it wrong.
-              </Alert>
-            ) : null}
-            <Textarea
-              label={who ? `Note to ${who}` : 'Note'}
-              description={
-                r.requester.personId
-                  ? 'E-mailed to them and kept in the audit trail.'
-                  : 'Nobody is known for this request, so no e-mail is sent; the note is kept in the audit trail.'
-              }
-              placeholder={
-                allow
-                  ? 'For example: allowed for the Year 2 topic this term.'
-                  : 'For example: please use the copy on the shared drive instead.'
-              }
-              value={note}
-              onChange={(e) => setNote(e.currentTarget.value)}
-              minRows={3}
-              autosize
-              required
-              data-autofocus
-            />
-            <ErrorAlert error={decide.error} title="The decision was not recorded" />
-            <Group justify="flex-end">
-              <Button variant="default" onClick={close}>
-                Cancel
-              </Button>
-              <Button type="submit" loading={decide.isPending} disabled={note.trim().length < 3}>
-                {allow ? 'Allow the site' : 'Decline the request'}
-              </Button>
-            </Group>
-          </Stack>
-        </form>
+      {r ? (
+        <>
+          <Text size="sm">
+            {allow
+              ? `${r.host} goes on the school's allow list: it opens for everyone at school, whatever its categories, within a few minutes. You can remove it again under School lists.`
+              : `${r.host} stays blocked under ${r.clauses.map((c) => c.id).join(', ') || 'the policy'}.`}
+          </Text>
+          {allow && forEveryone.length ? (
+            <Alert color="red" variant="light" title="Blocked for everyone by the policy">
+              The lists put this site under {forEveryone.map((c) => c.name).join(', ')}, which the
+              policy blocks for everyone (WEB-1, MIS-2). Allow it only if you have checked that the
+              lists have it wrong.
+            </Alert>
+          ) : null}
+        </>
       ) : null}
-    </Modal>
+    </DecisionDialog>
   );
 }

@@ -2,11 +2,9 @@
 // the activity in aggregate (WEB-6: never one person), what each category blocks for each pack
 // group, the school's own allow and deny lists (PER-4), the category lists loaded, and the requests
 // to review a blocked site (MIS-1).
-import { Tabs } from '@mantine/core';
-import { lazy, Suspense } from 'react';
-import { useSearchParams } from 'react-router-dom';
-import { Loading, Page } from '../components/page.tsx';
-import { useSession } from '../session.tsx';
+import { lazy } from 'react';
+import { Page } from '../components/page.tsx';
+import { type SectionTab, SectionTabs } from '../components/section-tabs.tsx';
 
 const TestTab = lazy(() => import('./web-filter-test.tsx').then((m) => ({ default: m.TestTab })));
 const ActivityTab = lazy(() =>
@@ -25,14 +23,7 @@ const ReviewsTab = lazy(() =>
   import('./web-filter-reviews.tsx').then((m) => ({ default: m.ReviewsTab })),
 );
 
-interface TabDef {
-  value: string;
-  label: string;
-  permissions: string[];
-  render(): React.ReactNode;
-}
-
-const TABS: TabDef[] = [
+const TABS: SectionTab[] = [
   {
     value: 'test',
     label: 'Test a URL',
@@ -67,35 +58,12 @@ const TABS: TabDef[] = [
 ];
 
 export function WebFilterScreen() {
-  const { can } = useSession();
-  const [params, setParams] = useSearchParams();
-  const tabs = TABS.filter((t) => t.permissions.some((p) => can(p)));
-  const asked = params.get('tab');
-  const tab = tabs.find((t) => t.value === asked)?.value ?? tabs[0]?.value ?? 'test';
-  const choose = (value: string | null) => {
-    if (!value) return;
-    setParams(value === tabs[0]?.value ? {} : { tab: value }, { replace: true });
-  };
-
   return (
     <Page
       title="Web filter"
       description="What the web filter does with an address and why, its activity in aggregate, the categories each group may not open, the lists it uses, and requests to unblock a site (SYS-5, WEB-1, WEB-2, WEB-6, MIS-1, MIS-2, PER-4)."
     >
-      <Tabs value={tab} onChange={choose} keepMounted={false}>
-        <Tabs.List>
-          {tabs.map((t) => (
-            <Tabs.Tab key={t.value} value={t.value}>
-              {t.label}
-            </Tabs.Tab>
-          ))}
-        </Tabs.List>
-        {tabs.map((t) => (
-          <Tabs.Panel key={t.value} value={t.value} pt="lg">
-            <Suspense fallback={<Loading />}>{t.render()}</Suspense>
-          </Tabs.Panel>
-        ))}
-      </Tabs>
+      <SectionTabs tabs={TABS} />
     </Page>
   );
 }
