@@ -195,7 +195,9 @@ describe('the builder', () => {
 // Property: the index agrees with the naive Set walk for random lists and random queries, among
 // them subdomains of listed names and near misses (a changed character, a label moved).
 describe('agrees with the naive reference', () => {
-  const label = fc.stringMatching(/^[a-z0-9][a-z0-9-]{0,6}$/);
+  // Labels starting "xn--" are punycode (the IDN tests cover them); a random one is rarely valid
+  // punycode, and the normaliser rightly refuses what the naive Set would take as it is.
+  const label = fc.stringMatching(/^[a-z0-9][a-z0-9-]{0,6}$/).filter((l) => !l.startsWith('xn--'));
   const tld = fc.constantFrom('com', 'org', 'uk', 'co.uk', 'example', 'xn--p1ai');
   const name = fc
     .tuple(fc.array(label, { minLength: 1, maxLength: 3 }), tld)
