@@ -149,26 +149,52 @@ export async function fiftyKb(n: number): Promise<Buffer> {
   return wire;
 }
 
-export async function mixedCorpus(): Promise<Buffer[]> {
+/** The kinds of message in the mixed corpus, in the order its latencies are printed. */
+export const MIXED_KINDS = [
+  'text and HTML',
+  'PDF, 10-120 KB',
+  'picture, 0.1-1 MiB',
+  'Word document',
+  'zip with zips, 0.4-3 MiB',
+  'PDF, 10 MiB',
+] as const;
+
+export type MixedKind = (typeof MIXED_KINDS)[number];
+
+export async function mixedCorpus(): Promise<{ wire: Buffer; kind: MixedKind }[]> {
   const rnd = random(4242);
-  const specs: [number, Attachment[], boolean?][] = [];
-  for (let i = 0; i < 6; i++) specs.push([6000 + i * 500, [], i % 2 === 0]);
+  const specs: [MixedKind, number, Attachment[], boolean?][] = [];
+  for (let i = 0; i < 6; i++) specs.push(['text and HTML', 6000 + i * 500, [], i % 2 === 0]);
   for (let i = 0; i < 4; i++) {
-    specs.push([2000, [{ filename: `form-${i}.pdf`, content: pdf(10 * 1024) }]]);
+    specs.push(['PDF, 10-120 KB', 2000, [{ filename: `form-${i}.pdf`, content: pdf(10 * 1024) }]]);
   }
-  specs.push([2000, [{ filename: 'menu.pdf', content: pdf(100 * 1024) }]]);
-  specs.push([2000, [{ filename: 'poster.pdf', content: pdf(120 * 1024) }]]);
-  specs.push([1500, [{ filename: 'IMG_2041.jpg', content: jpeg(100 * 1024) }]]);
-  specs.push([2500, [{ filename: 'minutes.docx', content: docx(rnd, 150_000) }]]);
-  specs.push([2500, [{ filename: 'policy-draft.docx', content: docx(rnd, 250_000) }]]);
-  specs.push([1500, [{ filename: 'class-photos.zip', content: nestedZip(rnd, 400 * 1024) }]]);
-  specs.push([1500, [{ filename: 'trip-documents.zip', content: nestedZip(rnd, 600 * 1024) }]]);
-  specs.push([1000, [{ filename: 'IMG_2077.jpg', content: jpeg(MIB) }]]);
-  specs.push([1000, [{ filename: 'sports-day.zip', content: nestedZip(rnd, 3 * MIB) }]]);
-  specs.push([1000, [{ filename: 'governors-pack.pdf', content: pdf(10 * MIB) }]]);
+  specs.push(['PDF, 10-120 KB', 2000, [{ filename: 'menu.pdf', content: pdf(100 * 1024) }]]);
+  specs.push(['PDF, 10-120 KB', 2000, [{ filename: 'poster.pdf', content: pdf(120 * 1024) }]]);
+  specs.push([
+    'picture, 0.1-1 MiB',
+    1500,
+    [{ filename: 'IMG_2041.jpg', content: jpeg(100 * 1024) }],
+  ]);
+  specs.push(['Word document', 2500, [{ filename: 'minutes.docx', content: docx(rnd, 150_000) }]]);
+  specs.push([
+    'Word document',
+    2500,
+    [{ filename: 'policy-draft.docx', content: docx(rnd, 250_000) }],
+  ]);
+  const zip = 'zip with zips, 0.4-3 MiB';
+  specs.push([zip, 1500, [{ filename: 'class-photos.zip', content: nestedZip(rnd, 400 * 1024) }]]);
+  specs.push([
+    zip,
+    1500,
+    [{ filename: 'trip-documents.zip', content: nestedZip(rnd, 600 * 1024) }],
+  ]);
+  specs.push(['picture, 0.1-1 MiB', 1000, [{ filename: 'IMG_2077.jpg', content: jpeg(MIB) }]]);
+  specs.push([zip, 1000, [{ filename: 'sports-day.zip', content: nestedZip(rnd, 3 * MIB) }]]);
+  specs.push(['PDF, 10 MiB', 1000, [{ filename: 'governors-pack.pdf', content: pdf(10 * MIB) }]]);
   return Promise.all(
-    specs.map(async ([chars, attachments, withHtml], i) =>
-      onTheWire(await message(1000 + i, chars, attachments, withHtml ?? true)),
-    ),
+    specs.map(async ([kind, chars, attachments, withHtml], i) => ({
+      kind,
+      wire: onTheWire(await message(1000 + i, chars, attachments, withHtml ?? true)),
+    })),
   );
 }

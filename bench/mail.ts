@@ -42,12 +42,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { ROOT } from './baseline.ts';
 import {
   fiftyKb,
   MIB,
+  MIXED_KINDS,
   message,
   mixedCorpus,
   onTheWire,
@@ -97,7 +98,8 @@ interface LoadResult {
   bytes: number;
   failures: Record<string, number>;
   latencies: number[];
-  cpuMs: number;
+  /** The latencies of each message of the corpus, by its place in it. */
+  byFile: number[][];
 }
 
 async function runLoad(): Promise<void> {
@@ -112,20 +114,20 @@ async function runLoad(): Promise<void> {
   );
   const from = startAt + spec.warmupMs;
   const until = from + spec.durationMs;
-  const result: LoadResult = { ok: 0, bytes: 0, failures: {}, latencies: [], cpuMs: 0 };
+  const result: LoadResult = {
+    ok: 0,
+    bytes: 0,
+    failures: {},
+    latencies: [],
+    byFile: corpus.map(() => []),
+  };
   let turn = 0;
-  let cpu = process.cpuUsage();
-  let cpuTaken = false;
   await new Promise((r) => setTimeout(r, Math.max(0, startAt - Date.now())));
   await Promise.all(
     clients.map(async (initial, c) => {
       let client = initial;
       let n = c;
       while (Date.now() < until) {
-        if (!cpuTaken && Date.now() >= from) {
-          cpuTaken = true;
-          cpu = process.cpuUsage();
-        }
         if (client.closed) {
           client = await SmtpClient.open(spec.port).catch(() => client);
           if (client.closed) {
@@ -133,7 +135,8 @@ async function runLoad(): Promise<void> {
             continue;
           }
         }
-        const wire = corpus[(turn++ + spec.index * 7) % corpus.length]!;
+        const file = (turn++ + spec.index * 7) % corpus.length;
+        const wire = corpus[file]!;
         n++;
         const t0 = performance.now();
         const reply = await client.send(`parent${n % 500}@example.org`, SCHOOL_ADDRESS, wire);
@@ -142,7 +145,9 @@ async function runLoad(): Promise<void> {
         if (reply.code === 250) {
           result.ok++;
           result.bytes += wire.length;
-          result.latencies.push(performance.now() - t0);
+          const latency = performance.now() - t0;
+          result.latencies.push(latency);
+          result.byFile[file]!.push(latency);
         } else {
           const key = String(reply.code || 'closed');
           result.failures[key] = (result.failures[key] ?? 0) + 1;
@@ -151,8 +156,6 @@ async function runLoad(): Promise<void> {
       client.close();
     }),
   );
-  const used = process.cpuUsage(cpu);
-  result.cpuMs = (used.user + used.system) / 1000;
   process.send?.(result, undefined, {}, () => process.exit(0));
 }
 
@@ -312,10 +315,15 @@ async function runCustos(port: number, sinkPort: number, clamdPort: number | nul
   );
 }
 
-/** The parent's controls: 'gc', 'report' (what records say), 'stop'. */
+/** The parent's controls: 'gc', 'loop-reset', 'loop' (event-loop delay), 'report', 'stop'. */
 function serveControl(stop: () => Promise<void>, report?: () => Promise<unknown>): void {
+  const delay = monitorEventLoopDelay({ resolution: 10 });
+  delay.enable();
   process.on('message', async (m) => {
-    if (m === 'gc') {
+    if (m === 'loop-reset') delay.reset();
+    else if (m === 'loop') {
+      process.send?.({ loop: { p99: delay.percentile(99) / 1e6, max: delay.max / 1e6 } });
+    } else if (m === 'gc') {
       const gc = (globalThis as { gc?: () => void }).gc;
       gc?.();
       gc?.();
@@ -456,6 +464,9 @@ interface Server {
 }
 
 interface Pass {
+  byFile: number[][];
+  loopP99: number;
+  loopMax: number;
   rate: number;
   mbps: number;
   p50: number;
@@ -505,13 +516,19 @@ async function measure(server: Server, files: string[], sink: Child): Promise<Pa
   const serverPids = [server.child.pid, ...server.extraPids];
   const sample = () => ({
     server: serverPids.reduce((a, p) => a + cpuMsOf(p), 0),
+    load: loads.reduce((a, l) => a + cpuMsOf(l.pid), 0),
     sink: cpuMsOf(sink.pid),
     cpus: cpuTimes(),
   });
   await new Promise((r) => setTimeout(r, startAt + warmupMs - Date.now()));
   const a = sample();
+  server.child.proc.send('loop-reset');
   await new Promise((r) => setTimeout(r, startAt + warmupMs + durationMs - Date.now()));
   const b = sample();
+  const { loop } = await server.child.request<{ loop: { p99: number; max: number } }>(
+    'loop',
+    (m) => typeof m === 'object' && m !== null && 'loop' in m,
+  );
   const done = await results;
   await Promise.all(loads.map((l) => l.exited));
   const latencies = done.flatMap((d) => d.latencies).sort((x, y) => x - y);
@@ -523,13 +540,16 @@ async function measure(server: Server, files: string[], sink: Child): Promise<Pa
   const busy = (i: number) =>
     (b.cpus[i]!.busy - a.cpus[i]!.busy) / Math.max(1, b.cpus[i]!.total - a.cpus[i]!.total);
   return {
+    byFile: files.map((_, i) => done.flatMap((d) => d.byFile[i] ?? [])),
+    loopP99: loop.p99,
+    loopMax: loop.max,
     rate: done.reduce((s, d) => s + d.ok, 0) / seconds,
     mbps: done.reduce((s, d) => s + d.bytes, 0) / seconds / 1e6,
     p50: quantile(latencies, 0.5),
     p99: quantile(latencies, 0.99),
     failures,
     serverCpu: (b.server - a.server) / durationMs,
-    loadCpu: done.reduce((s, d) => s + d.cpuMs, 0) / durationMs,
+    loadCpu: (b.load - a.load) / durationMs,
     sinkCpu: (b.sink - a.sink) / durationMs,
     cpu0: busy(0),
     cpu1: busy(1),
@@ -627,19 +647,21 @@ async function main(): Promise<void> {
     return file;
   };
   const small = await Promise.all(Array.from({ length: 8 }, (_, i) => fiftyKb(i)));
-  const corpora: { name: string; files: string[]; sizes: number[] }[] = [
+  const corpora: { name: string; files: string[]; sizes: number[]; kinds: string[] | null }[] = [
     {
       name: '50 KB',
       files: small.map((w, i) => write(`50k-${i}.eml`, w)),
       sizes: small.map((w) => w.length),
+      kinds: null,
     },
   ];
   if (!args['no-mixed']) {
     const mixed = await mixedCorpus();
     corpora.push({
       name: 'mixed',
-      files: mixed.map((w, i) => write(`mixed-${i}.eml`, w)),
-      sizes: mixed.map((w) => w.length),
+      files: mixed.map((m, i) => write(`mixed-${i}.eml`, m.wire)),
+      sizes: mixed.map((m) => m.wire.length),
+      kinds: mixed.map((m) => m.kind),
     });
   }
 
@@ -735,6 +757,8 @@ async function main(): Promise<void> {
       p50: m((p) => p.p50),
       p99: m((p) => p.p99),
       serverCpu: m((p) => p.serverCpu),
+      loopP99: m((p) => p.loopP99),
+      loopMax: m((p) => p.loopMax),
       cpuPerMessage: m((p) => (p.serverCpu * 1000) / p.rate),
       loadCpu: m((p) => p.loadCpu),
       sinkCpu: m((p) => p.sinkCpu),
@@ -749,9 +773,9 @@ async function main(): Promise<void> {
   };
   if (runs > 0) {
     console.log(
-      '\n| corpus | server | msg/s | ratio to plain relay | MB/s | p50 | p99 | not 250 | server CPU | server CPU per message | ratio to plain relay, per CPU ms | load generator CPU | sink CPU | CPU 0 busy | CPU 1 busy | msg/s per pass |',
+      '\n| corpus | server | msg/s | ratio to plain relay | MB/s | p50 | p99 | not 250 | server CPU | server CPU per message | ratio to plain relay, per CPU ms | server event-loop delay p99 / max | load generator CPU | sink CPU | CPU 0 busy | CPU 1 busy | msg/s per pass |',
     );
-    console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+    console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
     for (const corpus of corpora) {
       const plain = byKind(corpus.name, 'plain')!;
       for (const server of servers) {
@@ -762,8 +786,24 @@ async function main(): Promise<void> {
           for (const [k, v] of Object.entries(p.failures)) failures[k] = (failures[k] ?? 0) + v;
         }
         console.log(
-          `| ${corpus.name} | ${server.name} | ${s.rate.toFixed(0)} | ${(s.rate / plain.rate).toFixed(2)}x | ${s.mbps.toFixed(1)} | ${ms(s.p50)} ms | ${ms(s.p99)} ms | ${failuresText(failures)} | ${cores(s.serverCpu)} | ${s.cpuPerMessage.toFixed(2)} ms | ${(plain.cpuPerMessage / s.cpuPerMessage).toFixed(2)}x | ${cores(s.loadCpu)} | ${cores(s.sinkCpu)} | ${(s.cpu0 * 100).toFixed(0)}% | ${(s.cpu1 * 100).toFixed(0)}% | ${list.map((p) => p.rate.toFixed(0)).join(', ')} |`,
+          `| ${corpus.name} | ${server.name} | ${s.rate.toFixed(0)} | ${(s.rate / plain.rate).toFixed(2)}x | ${s.mbps.toFixed(1)} | ${ms(s.p50)} ms | ${ms(s.p99)} ms | ${failuresText(failures)} | ${cores(s.serverCpu)} | ${s.cpuPerMessage.toFixed(2)} ms | ${(plain.cpuPerMessage / s.cpuPerMessage).toFixed(2)}x | ${ms(s.loopP99)} / ${ms(s.loopMax)} ms | ${cores(s.loadCpu)} | ${cores(s.sinkCpu)} | ${(s.cpu0 * 100).toFixed(0)}% | ${(s.cpu1 * 100).toFixed(0)}% | ${list.map((p) => p.rate.toFixed(0)).join(', ')} |`,
         );
+      }
+    }
+    for (const corpus of corpora) {
+      if (!corpus.kinds) continue;
+      console.log(
+        `\n${corpus.name}: latency by kind of message, p50 / p99 over all passes\n\n| server | ${MIXED_KINDS.join(' | ')} |\n|---|${MIXED_KINDS.map(() => '---|').join('')}`,
+      );
+      for (const server of servers) {
+        const list = passes.get(key(corpus.name, server.name))!;
+        const cells = MIXED_KINDS.map((kind) => {
+          const all = list
+            .flatMap((p) => p.byFile.filter((_, i) => corpus.kinds![i] === kind).flat())
+            .sort((a, b) => a - b);
+          return `${ms(quantile(all, 0.5))} / ${ms(quantile(all, 0.99))} ms`;
+        });
+        console.log(`| ${server.name} | ${cells.join(' | ')} |`);
       }
     }
     console.log(

@@ -128,8 +128,16 @@ class MessageBuffer {
   }
 
   done(): Buffer {
-    if (this.buf) return this.buf.subarray(0, this.used);
-    return this.pieces.length === 1 ? this.pieces[0]! : Buffer.concat(this.pieces);
+    const whole = this.buf
+      ? this.buf.subarray(0, this.used)
+      : this.pieces.length === 1
+        ? this.pieces[0]!
+        : Buffer.concat(this.pieces);
+    // smtp-server keeps the data stream, and this buffer with it, until the connection's next
+    // message: nothing may stay held here once the message is handed over.
+    this.buf = null;
+    this.pieces = [];
+    return whole;
   }
 }
 
