@@ -37,6 +37,8 @@ const { values: args } = parseArgs({
     connections: { type: 'string', default: '50' },
     warmup: { type: 'string', default: '3' },
     'no-pin': { type: 'boolean', default: false },
+    // internal and for tuning: only the Custos variant(s) named (on, off, node-http), no Squid
+    only: { type: 'string' },
     serve: { type: 'string' }, // internal: run the Custos proxy in this process on this port
     nginx: { type: 'string' },
   },
@@ -132,8 +134,24 @@ async function serveCustos(port: number): Promise<void> {
       gcMax = Math.max(gcMax, e.duration);
     }
   }).observe({ entryTypes: ['gc'] });
+  // BENCH_HEAP_PROFILE=FILE: a sampling profile of every allocation during the measured run,
+  // including what the young generation collects (what drives scavenges and their pauses).
+  const heapProfile = process.env.BENCH_HEAP_PROFILE;
+  const inspector = heapProfile ? new (await import('node:inspector')).Session() : null;
+  const post = (method: string, params?: object) =>
+    new Promise<unknown>((res, rej) =>
+      inspector?.post(method, params ?? {}, (err, result) => (err ? rej(err) : res(result))),
+    );
+  inspector?.connect();
   const onMessage = async (m: unknown) => {
     if (m === 'reset') {
+      if (inspector) {
+        await post('HeapProfiler.startSampling', {
+          samplingInterval: 4096,
+          includeObjectsCollectedByMajorGC: true,
+          includeObjectsCollectedByMinorGC: true,
+        });
+      }
       delay.reset();
       delay.enable();
       gcMs = 0;
@@ -141,6 +159,10 @@ async function serveCustos(port: number): Promise<void> {
       gcMax = 0;
     } else if (m === 'report') {
       delay.disable();
+      if (inspector && heapProfile) {
+        const { profile } = (await post('HeapProfiler.stopSampling')) as { profile: unknown };
+        writeFileSync(`${heapProfile}.${Date.now()}.heapprofile`, JSON.stringify(profile));
+      }
       process.send?.({
         loopP99Ms: delay.percentile(99) / 1e6,
         loopMaxMs: delay.max / 1e6,
@@ -314,7 +336,9 @@ http { access_log off; keepalive_requests 1000000; keepalive_timeout 120s;
 
   // Custos.
   const custosRuntime: Record<string, unknown>[] = [];
+  const only = args.only?.split(',');
   for (const variant of ['on', 'off', 'node-http'] as const) {
+    if (only && !only.includes(variant)) continue;
     const custosPort = await freePort();
     const me = path.join(ROOT, 'bench/proxy.ts');
     const cmd = server([process.execPath, '--import', 'tsx', me, '--serve', String(custosPort)]);
@@ -359,6 +383,14 @@ http { access_log off; keepalive_requests 1000000; keepalive_timeout 120s;
     custos.removeAllListeners('exit');
     custos.send('stop');
     await new Promise((r) => custos.once('exit', r));
+  }
+
+  if (only) {
+    console.log(results.map((r) => JSON.stringify(r)).join('\n'));
+    for (const r of custosRuntime) console.log(JSON.stringify(r));
+    cleanup();
+    rmSync(work, { recursive: true, force: true });
+    return;
   }
 
   // Squid alone, then Squid + squidGuard.

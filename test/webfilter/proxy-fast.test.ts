@@ -176,6 +176,54 @@ describe('proxy fast path', () => {
     expect(site.heads[0]).toMatch(/^POST \/up HTTP\/1\.1\r\n[\s\S]*\r\n\r\nhello world$/);
   });
 
+  it('passes large answers on byte for byte to a client that reads slowly, then reuses the site connection', async () => {
+    const w = await world(await freshStore('sqlite'));
+    // Every byte different from its neighbours, so a part read twice or lost shows.
+    const body = Buffer.alloc(3 * 1024 * 1024 + 7);
+    for (let i = 0; i < body.length; i++) body[i] = (i * 7 + (i >> 11)) & 0xff;
+    const chunked = Buffer.concat([
+      Buffer.from(`${(body.length >> 1).toString(16)}\r\n`),
+      body.subarray(0, body.length >> 1),
+      Buffer.from(`\r\n${(body.length - (body.length >> 1)).toString(16)}\r\n`),
+      body.subarray(body.length >> 1),
+      Buffer.from('\r\n0\r\n\r\n'),
+    ]);
+    const site = await rawSite((head, socket) => {
+      if (head.startsWith('GET /length')) {
+        socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n`);
+        socket.write(body);
+      } else {
+        socket.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n');
+        socket.write(chunked);
+      }
+      return null;
+    });
+    const socket = net.connect(w.proxy.address.port, '127.0.0.1');
+    socket.on('error', () => {});
+    let received = Buffer.alloc(0);
+    const readSlowly = (chunk: Buffer) => {
+      received = Buffer.concat([received, chunk]);
+      socket.pause(); // the proxy must hold back the site, not buffer or drop
+      setTimeout(() => socket.resume(), 2);
+    };
+    socket.on('data', readSlowly);
+    const answerOf = async (path: string, bodyStart: (text: string) => number, size: number) => {
+      received = Buffer.alloc(0);
+      socket.write(get(site.port, path));
+      const complete = () =>
+        received.length >= bodyStart(received.toString('latin1', 0, 4096)) + size;
+      await expect.poll(complete, { timeout: 20_000 }).toBe(true);
+      const start = bodyStart(received.toString('latin1', 0, 4096));
+      return received.subarray(start, start + size);
+    };
+    const afterHead = (text: string) =>
+      text.includes('\r\n\r\n') ? text.indexOf('\r\n\r\n') + 4 : 1e12;
+    expect((await answerOf('/length', afterHead, body.length)).equals(body)).toBe(true);
+    expect((await answerOf('/chunked', afterHead, chunked.length)).equals(chunked)).toBe(true);
+    socket.destroy();
+    expect(site.connections()).toBe(1);
+  });
+
   it('replaces a kept-alive site connection that the site closed, without the client noticing', async () => {
     const w = await world(await freshStore('sqlite'));
     let n = 0;

@@ -1,8 +1,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ChunkedScanner, parseFastRequest, parseResponseHead } from './fast.ts';
+import { ChunkedScanner, parseFastRequest } from './fast.ts';
+import { parseResponseHead as parseHead } from './response-head.ts';
 
 const head = (...lines: string[]) => lines.join('\r\n');
+
+/** A response head as it arrives (with its blank line), read; `out` as text. */
+function parseResponseHead(text: string, method: string, clientClose: boolean) {
+  const r = parseHead(Buffer.from(`${text}\r\n\r\n`, 'latin1'), text.length, method, clientClose);
+  return r && { ...r, out: r.out.toString('latin1') };
+}
 
 describe('fast path request heads', () => {
   it('accepts an ordinary browser request and rewrites it for the site', () => {
@@ -164,6 +171,134 @@ describe('fast path response heads', () => {
     expect(
       parseResponseHead(head('HTTP/1.1 200 OK', 'Content-Length: 0'), 'GET', true)!.out,
     ).toContain('Connection: close');
+  });
+
+  it('reads any head exactly as the plain reading of RFC 9112 does, byte for byte', () => {
+    // The reading written the obvious way, with strings: what the byte-level parser must match.
+    function model(text: string, method: string, clientClose: boolean) {
+      const lines = text.split('\r\n');
+      const m = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: ([^\r\n]*))?$/.exec(lines[0]!);
+      if (!m) return null;
+      const status = Number(m[2]);
+      let reusable = m[1] === '1';
+      let length = -1;
+      let chunked = false;
+      let encoded = false;
+      let via: string | null = null;
+      const named = new Set<string>();
+      const kept: [string, string][] = [];
+      const hop = ['keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization'];
+      for (const line of lines.slice(1)) {
+        const colon = line.indexOf(':');
+        if (colon <= 0) return null;
+        const name = line.slice(0, colon);
+        if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(name)) return null;
+        const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, '');
+        // biome-ignore lint/suspicious/noControlCharactersInRegex: control bytes are refused
+        if (/[\x00-\x08\x0a-\x1f\x7f]/.test(value)) return null;
+        const lower = name.toLowerCase();
+        const tokens = value.split(',').map((t) => t.replace(/^[ \t]+|[ \t]+$/g, '').toLowerCase());
+        if (lower === 'content-length') {
+          if (!/^\d{1,15}$/.test(value) || (length >= 0 && length !== Number(value))) return null;
+          length = Number(value);
+        } else if (lower === 'transfer-encoding') {
+          encoded = true;
+          chunked = tokens[tokens.length - 1] === 'chunked';
+          if (!chunked) kept.push([lower, line]);
+        } else if (lower === 'connection') {
+          for (const t of tokens) {
+            if (t === 'close') reusable = false;
+            else if (t && t !== 'keep-alive') named.add(t);
+          }
+        } else if (lower === 'via') via = via === null ? value : `${via}, ${value}`;
+        else if (!hop.includes(lower) && !['te', 'trailer', 'upgrade'].includes(lower))
+          kept.push([lower, line]);
+      }
+      let out = kept
+        .filter(([lower]) => !named.has(lower))
+        .map(([, line]) => `${line}\r\n`)
+        .join('');
+      const none = status < 200 || status === 204 || status === 304 || method === 'HEAD';
+      const mode = none ? 0 : chunked ? 2 : encoded ? 3 : length >= 0 ? 1 : 3;
+      if (encoded && length >= 0) reusable = false;
+      if (mode === 3) reusable = false;
+      if (status < 200) return { status, out: `${m[0]}\r\n${out}\r\n`, mode, length: 0, reusable };
+      if (mode === 1 || (mode === 0 && length >= 0)) out += `Content-Length: ${length}\r\n`;
+      if (mode === 2) out += 'Transfer-Encoding: chunked\r\n';
+      out += `Via: ${via === null ? '1.1 custos' : `${via}, 1.1 custos`}\r\n`;
+      if (clientClose || mode === 3) out += 'Connection: close\r\n';
+      out = `HTTP/1.1 ${status} ${m[3] ?? ''}\r\n${out}\r\n`;
+      return { status, out, mode, length: Math.max(0, length), reusable };
+    }
+    const ows = fc.constantFrom('', ' ', '\t', '  ');
+    const name = fc.oneof(
+      fc.constantFrom(
+        'Content-Length',
+        'content-LENGTH',
+        'Transfer-Encoding',
+        'Connection',
+        'Via',
+        'Keep-Alive',
+        'TE',
+        'Trailer',
+        'Upgrade',
+        'Proxy-Authenticate',
+        'X-Hop',
+        'Set-Cookie',
+        'Content-Type',
+        'Bad Name',
+        '',
+      ),
+      fc.stringMatching(/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,12}$/),
+    );
+    const value = fc.oneof(
+      fc.constantFrom(
+        '0',
+        '5',
+        '10',
+        '010',
+        '5, 5',
+        '1234567890123456',
+        'chunked',
+        'gzip, chunked',
+      ),
+      fc.constantFrom('chunked, gzip', 'chunked,', 'close', 'keep-alive', 'Keep-Alive, X-Hop'),
+      fc.constantFrom('x-hop, close', '1.0 other', 'a\u0001b', 'a\u007fb', 'caf\u00e9', ''),
+      fc.stringMatching(/^[ -~\t]{0,20}$/),
+    );
+    const line = fc.oneof(
+      fc.tuple(name, ows, value, ows).map(([n, a, v, b]) => `${n}:${a}${v}${b}`),
+      fc.constantFrom('no colon here', ' X-Folded: 1', 'X-Space : 1'),
+    );
+    const statusLine = fc.oneof(
+      fc
+        .tuple(fc.constantFrom('0', '1'), fc.constantFrom('100', '103', '200', '204', '304', '404'))
+        .chain(([minor, code]) =>
+          fc
+            .constantFrom('', ' ', ' OK', ' Not Found', ' \u00e9t\u00e9')
+            .map((reason) => `HTTP/1.${minor} ${code}${reason}`),
+        ),
+      fc.constantFrom(
+        'HTTP/1.1 099 X',
+        'HTTP/2 200',
+        'HTTP/1.1 20',
+        'HTTP/1.1 200X',
+        'http/1.1 200',
+      ),
+    );
+    fc.assert(
+      fc.property(
+        statusLine,
+        fc.array(line, { maxLength: 10 }),
+        fc.constantFrom('GET', 'HEAD', 'POST'),
+        fc.boolean(),
+        (status, lines, method, close) => {
+          const text = [status, ...lines].join('\r\n');
+          expect(parseResponseHead(text, method, close)).toEqual(model(text, method, close));
+        },
+      ),
+      { numRuns: 5000 },
+    );
   });
 });
 

@@ -91,6 +91,9 @@ export function framingProblem(rawHeaders: readonly string[]): string | null {
   return null;
 }
 
+/** The Via value the proxy adds to what it passes on (RFC 9110 7.6.3). */
+export const VIA = '1.1 custos';
+
 /** Headers that concern one connection only and are never passed on (RFC 9110 7.6.1). */
 export const HOP_BY_HOP = new Set([
   'connection',

@@ -74,7 +74,7 @@ export interface ProxyContext {
   alert(decision: WebDecision, host: string, clientIp: string): void;
 }
 
-export const VIA = '1.1 custos';
+export { VIA } from './request-line.ts';
 
 /** A short answer the proxy writes itself. */
 export function sendPage(
