@@ -8,6 +8,7 @@
 //   npx tsx bench/activity.ts
 //   npx tsx bench/activity.ts --events 1000000 --hosts 5000 --clients 300 --minutes 10 --paths 1
 //   npx tsx bench/activity.ts --no-peer
+//   npx tsx bench/activity.ts --events 300000 --hosts 200000 --skew 1   (mostly distinct names)
 //
 // Decisions: --events spread evenly over --minutes of simulated time (the recorder's clock follows
 // them), from --clients people (each with a device and an address) to --hosts names chosen with a
@@ -36,6 +37,9 @@ const { values: args } = parseArgs({
     clients: { type: 'string', default: '300' },
     minutes: { type: 'string', default: '10' },
     paths: { type: 'string', default: '1' },
+    // How names are chosen: index = hosts * random() ** skew; 1 is uniform (every name as likely,
+    // as the DNS benchmark's blocked half), 3 (the default) gives a few names most lookups.
+    skew: { type: 'string', default: '3' },
     'no-peer': { type: 'boolean', default: false },
   },
 });
@@ -44,6 +48,7 @@ const HOSTS = Number(args.hosts);
 const CLIENTS = Number(args.clients);
 const SPAN_MS = Number(args.minutes) * 60_000;
 const PATHS = Number(args.paths);
+const SKEW = Number(args.skew);
 const CHUNK = 10_000;
 const START = Date.UTC(2026, 2, 2, 9, 0, 0);
 
@@ -60,14 +65,17 @@ const BLOCKED_CLAUSES = Object.freeze(['SYS-5']);
 const NONE = Object.freeze([] as string[]);
 
 // A fixed pseudo-random sequence, so that runs and the peer see the same decisions.
+// (mulberry32: a full 2^32 period, in 32-bit integer arithmetic that stays exact.)
 let seed = 42;
 const random = () => {
-  seed = (seed * 1_103_515_245 + 12_345) & 0x7fffffff;
-  return seed / 0x80000000;
+  seed = (seed + 0x6d2b79f5) | 0;
+  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+  return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
 };
 
 function eventAt(i: number, t: number): ActivityEvent {
-  const h = Math.floor(HOSTS * random() ** 3);
+  const h = Math.floor(HOSTS * random() ** SKEW);
   const c = clients[Math.floor(CLIENTS * random())]!;
   const blocked = h % 10 === 0;
   const proxy = PATHS > 1;

@@ -40,26 +40,59 @@ const oidcProvider = z
   .describe('An OpenID Connect provider.');
 
 /** Where the mail gateway hands a message on (mail.inbound, mail.outbound). */
-const nextHop = (description: string) =>
-  z
-    .object({
-      host: z.string().default('127.0.0.1').describe('Host name or address of the next hop.'),
-      port: port.default(25).describe('Its SMTP port.'),
-      secure: flag
-        .default(false)
-        .describe('TLS from the first byte (port 465). Otherwise STARTTLS is used when offered.'),
-      requireTls: flag.default(false).describe('Refuse to hand mail over without TLS.'),
-      verifyCertificate: flag
-        .default(true)
-        .describe('Check the TLS certificate of the next hop (turn off only on a private link).'),
-      username: z
-        .string()
-        .optional()
-        .describe('SMTP AUTH user name at the next hop, if it needs one.'),
-      password: z.string().optional().describe('SMTP AUTH password at the next hop.'),
-    })
-    .prefault({})
-    .describe(description);
+const nextHopFields = {
+  host: z.string().default('127.0.0.1').describe('Host name or address of the next hop.'),
+  port: port.default(25).describe('Its SMTP port.'),
+  secure: flag
+    .default(false)
+    .describe('TLS from the first byte (port 465). Otherwise STARTTLS is used when offered.'),
+  requireTls: flag.default(false).describe('Refuse to hand mail over without TLS.'),
+  verifyCertificate: flag
+    .default(true)
+    .describe('Check the TLS certificate of the next hop (turn off only on a private link).'),
+  username: z.string().optional().describe('SMTP AUTH user name at the next hop, if it needs one.'),
+  password: z.string().optional().describe('SMTP AUTH password at the next hop.'),
+};
+
+/** Outbound mail can also go straight to each recipient domain's mail servers (MX records). */
+const outboundHop = z
+  .object({
+    delivery: z
+      .enum(['smarthost', 'mx'])
+      .default('smarthost')
+      .describe(
+        'How outbound mail leaves. "smarthost": to the next hop in host and port (Postfix: relayhost = [host]:port). "mx": straight to the mail servers of each recipient domain, found by their MX records (Postfix with relayhost empty); host, port, secure, verifyCertificate, username and password are then not used, requireTls still is.',
+      ),
+    ...nextHopFields,
+    mx: z
+      .object({
+        port: port
+          .default(25)
+          .describe(
+            'Port the mail servers of recipient domains are reached on. Always 25 on the internet; another port only for testing.',
+          ),
+        dnsServers: z
+          .array(z.string())
+          .default([])
+          .describe(
+            'DNS servers for the MX, A and AAAA look-ups, as addresses or address:port (e.g. ["192.168.1.1"] or ["[::1]:5353"]). Empty: the resolvers of this machine (/etc/resolv.conf). Not Custos\'s own DNS filter: mail must not depend on what it blocks.',
+          ),
+        dnsTimeoutMs: z.coerce
+          .number()
+          .int()
+          .positive()
+          .default(5000)
+          .describe(
+            'How long one DNS query may take. Each is asked twice; a domain whose look-up still fails is deferred (4xx) and the sender retries.',
+          ),
+      })
+      .prefault({})
+      .describe('Delivery by MX records (delivery: mx).'),
+  })
+  .prefault({})
+  .describe(
+    'Where outbound mail goes after the checks: a smart host that delivers to the internet (from your provider, or the relay of the mail service), or with delivery: mx, the mail servers of each recipient domain.',
+  );
 
 export const ConfigSchema = z.object({
   dataDir: z
@@ -607,7 +640,7 @@ export const ConfigSchema = z.object({
             .string()
             .optional()
             .describe(
-              'Name in the greeting of the relay; defaults to the host name of this machine.',
+              'Name of the relay: in its greeting, in the Received header it adds to each message it passes on, and in its EHLO to next hops. Defaults to the host name of this machine.',
             ),
           maxMessageBytes: z.coerce
             .number()
@@ -656,12 +689,13 @@ export const ConfigSchema = z.object({
         })
         .prefault({})
         .describe('The SMTP relay (SYS-4, SYS-7, SYS-8, MAIL-2/4/5/8/9/11/12/13).'),
-      inbound: nextHop(
-        'Where inbound mail goes after the checks: the school mail service (Microsoft 365: the MX host of the tenant, e.g. palfreyinfant-co-uk.mail.protection.outlook.com; Google Workspace: aspmx.l.google.com).',
-      ),
-      outbound: nextHop(
-        'Where outbound mail goes after the checks: a smart host that delivers to the internet (from your provider, or the relay of the mail service).',
-      ),
+      inbound: z
+        .object(nextHopFields)
+        .prefault({})
+        .describe(
+          'Where inbound mail goes after the checks: the school mail service (Microsoft 365: the MX host of the tenant, e.g. palfreyinfant-co-uk.mail.protection.outlook.com; Google Workspace: aspmx.l.google.com).',
+        ),
+      outbound: outboundHop,
       vaultKeyFile: z
         .string()
         .optional()

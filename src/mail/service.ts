@@ -1,7 +1,8 @@
-// The mail gateway as `custos serve` runs it: the vault key, the virus scanner, the next hops,
-// the pipeline of checks and the SMTP listener. stop() closes the listener first (no new
-// messages), then the connections to the next hops. The console's quarantine (routes.ts) opens
-// held content and hands it on with the same vault and next hops (quarantineFor).
+// The mail gateway as `custos serve` runs it: the vault key, the virus scanner, the next hops
+// (outbound: a smart host, or each recipient domain's MX), the pipeline of checks and the SMTP
+// listener. stop() closes the listener first (no new messages), then the connections to the next
+// hops. The console's quarantine (routes.ts) opens held content and hands it on with the same
+// vault and next hops (quarantineFor).
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
@@ -14,6 +15,8 @@ import { mailChecks } from './checks.ts';
 import { ClamdClient, clamdOptionsFromConfig } from './clamd.ts';
 import { createQuarantine } from './quarantine.ts';
 import { createDeliverer, type Deliverer, type NextHop } from './relay/deliver.ts';
+import { createMxDeliverer } from './relay/deliver-mx.ts';
+import { dnsLookups } from './relay/mx.ts';
 import { createMailPipeline } from './relay/pipeline.ts';
 import { type RelayOptions, startRelay } from './relay/server.ts';
 import type { Direction } from './types.ts';
@@ -30,6 +33,18 @@ const hopOf = (hop: Config['mail']['inbound']): NextHop => ({
   ...(hop.username ? { username: hop.username, password: hop.password ?? '' } : {}),
 });
 
+/** Outbound: the smart host, or the recipient domains' own mail servers (delivery: mx). */
+function outboundDeliverer(config: Config, timing: { hostname: string; timeoutMs: number }) {
+  const out = config.mail.outbound;
+  if (out.delivery === 'smarthost') return createDeliverer(hopOf(out), timing);
+  return createMxDeliverer({
+    ...timing,
+    port: out.mx.port,
+    requireTls: out.requireTls,
+    dns: dnsLookups({ servers: out.mx.dnsServers, timeoutMs: out.mx.dnsTimeoutMs }),
+  });
+}
+
 /** The vault and the next hops of both directions, as the configuration names them. */
 export function gatewayPartsOf(config: Config) {
   const timing = {
@@ -40,7 +55,7 @@ export function gatewayPartsOf(config: Config) {
     vault: createVault(loadOrCreateMasterKey(vaultKeyFileOf(config))),
     deliver: {
       inbound: createDeliverer(hopOf(config.mail.inbound), timing),
-      outbound: createDeliverer(hopOf(config.mail.outbound), timing),
+      outbound: outboundDeliverer(config, timing),
     } satisfies Record<Direction, Deliverer>,
   };
 }
@@ -128,6 +143,7 @@ export async function startMailService(
     addDisclaimer: checks.addDisclaimer,
     deliver,
     failOpen: config.mail.clamd.failOpen,
+    hostname: options.hostname,
     clock,
   });
   const authenticator = createProxyAuthenticator({

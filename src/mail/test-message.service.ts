@@ -1,18 +1,13 @@
 // "Test a message": what the gateway would do with an .eml and why, from the same checks the relay
-// runs (the MIME walk, the virus scanner when it answers, the pack's rules; relay/pipeline.ts
-// judge()). Nothing is delivered, stored or told: the pipeline is given a vault that refuses to
-// seal and next hops that refuse to send, and only its side-effect-free judge() is called.
+// runs (the MIME walk, the virus scanner when it answers, the pack's rules) through the relay's
+// own judge() (relay/pipeline.ts), which has no side effects: nothing is delivered, stored or told.
 import type { Logger } from 'pino';
-import type { AuditLog } from '../audit/service.ts';
 import type { Config } from '../config/config.ts';
 import type { CompiledPolicy } from '../policy/compiled.ts';
 import type { PolicyHolder } from '../policy/holder.ts';
-import type { Store } from '../store/database.ts';
-import type { Vault } from '../vault/vault.ts';
 import { mailChecks } from './checks.ts';
 import { ClamdClient, clamdOptionsFromConfig, ScannerUnavailable } from './clamd.ts';
-import type { Deliverer } from './relay/deliver.ts';
-import { createMailPipeline } from './relay/pipeline.ts';
+import { judge } from './relay/pipeline.ts';
 import { addressesIn, createDomainTest } from './rules/index.ts';
 import type { TestResult } from './schema.ts';
 import type { Direction, ScanResult, Verdict } from './types.ts';
@@ -20,32 +15,12 @@ import { attachmentView, verdictView } from './views.ts';
 
 export interface TestMessageDeps {
   config: Config;
-  store: Store;
-  audit: AuditLog;
   policy: PolicyHolder;
   log: Logger;
-  clock: () => Date;
 }
 
 /** How long a test waits for clamd to answer at all before saying it is away. */
 const SCANNER_PROBE_MS = 2000;
-
-const neverStored: Vault = {
-  keyId: 'test-a-message',
-  seal() {
-    throw new Error('a tested message is never stored');
-  },
-  open() {
-    throw new Error('a tested message is never stored');
-  },
-};
-
-const neverSent: Deliverer = {
-  send() {
-    return Promise.reject(new Error('a tested message is never delivered'));
-  },
-  close() {},
-};
 
 const clausesOf = (verdicts: readonly Verdict[]) => [
   ...new Set(verdicts.flatMap((v) => v.clauseIds)),
@@ -138,31 +113,17 @@ export function createTestMessageService(deps: TestMessageDeps) {
       const direction: Direction =
         asked ?? (sender !== null && internal(sender) ? 'outbound' : 'inbound');
       const { result, scan } = await scanWith(deps.config, raw);
-      const pipeline = createMailPipeline({
-        store: deps.store,
-        audit: deps.audit,
-        log: deps.log,
-        policy: () => policy,
-        vault: neverStored,
-        inspect: async () => inspection,
-        scan: result ? async () => result : null,
-        evaluate: checks.evaluate,
-        addDisclaimer: checks.addDisclaimer,
-        deliver: { inbound: neverSent, outbound: neverSent },
-        failOpen: false,
-        clock: deps.clock,
-      });
-      const judged = await pipeline.judge(
-        {
-          direction,
-          clientIp: '',
-          helo: null,
-          personId: null,
-          authUser: null,
-          envelope: { from: sender ?? '', to: recipients },
-          raw,
-        },
+      // The message is looked into and scanned once, above; judge() is given those results.
+      const judged = await judge(
+        { direction, authUser: null, envelope: { from: sender ?? '', to: recipients }, raw },
         policy,
+        {
+          log: deps.log,
+          inspect: async () => inspection,
+          scan: result ? async () => result : null,
+          evaluate: checks.evaluate,
+          failOpen: false,
+        },
       );
       return {
         direction,

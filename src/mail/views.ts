@@ -2,7 +2,7 @@
 // titles, what an attachment really is. Shared by the quarantine, the activity and "test a
 // message"; pure.
 import type { CompiledPolicy } from '../policy/compiled.ts';
-import { describeAttachment, nameExtension } from './rules/index.ts';
+import { describeAttachment, isDisguised } from './rules/index.ts';
 import type { AttachmentView, VerdictView } from './schema.ts';
 import type { AttachmentInfo, Verdict } from './types.ts';
 
@@ -48,26 +48,11 @@ export function verdictView(policy: CompiledPolicy, v: Verdict): VerdictView {
   };
 }
 
-/** Extensions that name the same kind of file (as the attachment rules count them). */
-const SAME_KIND = new Map([
-  ['jpeg', 'jpg'],
-  ['tiff', 'tif'],
-  ['html', 'htm'],
-  ['mpeg', 'mpg'],
-]);
-const canonical = (extension: string) => SAME_KIND.get(extension) ?? extension;
-
 /**
  * An attachment as a person reads it. `withholdName` (a Private message, MON-3): the name the
  * sender gave is left out, and so is the sentence that would repeat it.
  */
 export function attachmentView(a: AttachmentInfo, withholdName = false): AttachmentView {
-  const named = nameExtension(a.name);
-  const disguised =
-    a.detectedType !== null &&
-    a.extension !== null &&
-    named !== null &&
-    canonical(named) !== canonical(a.extension);
   const fallback = a.detectedType ? `a file of type ${a.detectedType}` : 'a file';
   return {
     path: a.path,
@@ -81,7 +66,7 @@ export function attachmentView(a: AttachmentInfo, withholdName = false): Attachm
     macro: a.macro,
     encrypted: a.encrypted,
     depth: a.depth,
-    disguised,
+    disguised: isDisguised(a),
     description: withholdName ? null : describeAttachment(a, fallback),
   };
 }

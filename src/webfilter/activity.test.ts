@@ -320,29 +320,35 @@ describeEachStore('activity recorder', (ctx) => {
     ]);
   });
 
-  it('WEB-6: an open visit is written at each window, brought up to date under the same id, and closed after the gap', async () => {
+  it('WEB-6: a visit longer than the idle gap is written at each window while open, brought up to date under the same id, and closed after the gap', async () => {
     const { recorder, set } = clocked(ctx.store, at(10, 0, 30), { flushMs: 10 });
     const visits = () => ctx.store.db.selectFrom('web_visits').selectAll().execute();
     recorder.record(lookup(at(10, 0, 10)));
-    set(at(10, 1, 0));
+    recorder.record(lookup(at(10, 3, 0)));
+    set(at(10, 4, 0));
+    // Not yet as long as the gap: it waits, so that a short visit is written once.
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await visits()).toHaveLength(0);
+    recorder.record(lookup(at(10, 5, 30)));
+    set(at(10, 6, 0));
     await vi.waitFor(async () => expect(await visits()).toHaveLength(1), { timeout: 5000 });
     const [first] = await visits();
-    expect(first).toMatchObject({ closed: 0, ended_at: '2026-03-02T10:00:10.000Z' });
-    recorder.record(lookup(at(10, 1, 40)));
-    set(at(10, 2, 0));
+    expect(first).toMatchObject({ closed: 0, ended_at: '2026-03-02T10:05:30.000Z' });
+    recorder.record(lookup(at(10, 6, 40)));
+    set(at(10, 7, 0));
     await vi.waitFor(
       async () =>
-        expect((await visits())[0]).toMatchObject({ ended_at: '2026-03-02T10:01:40.000Z' }),
+        expect((await visits())[0]).toMatchObject({ ended_at: '2026-03-02T10:06:40.000Z' }),
       { timeout: 5000 },
     );
-    set(at(10, 7, 0));
+    set(at(10, 13, 0));
     await vi.waitFor(async () => expect((await visits())[0]).toMatchObject({ closed: 1 }), {
       timeout: 5000,
     });
     const rows = await visits();
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ id: first!.id, started_at: '2026-03-02T10:00:10.000Z' });
-    expect(Number(rows[0]!.requests)).toBe(2);
+    expect(Number(rows[0]!.requests)).toBe(4);
     expect(recorder.stats().openVisits).toBe(0);
     await recorder.stop();
   });

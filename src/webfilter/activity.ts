@@ -334,7 +334,7 @@ export function createActivityRecorder(
   async function writeVisits(now: number): Promise<void> {
     nextVisitSync = (Math.floor(now / windowMs) + 1) * windowMs;
     visits.sweep(now);
-    const taken = visits.take();
+    const taken = visits.take(now);
     for (let i = 0; i < taken.length; i += batchSize) {
       const part = taken.slice(i, i + batchSize);
       try {

@@ -31,6 +31,7 @@ import {
   SCHOOL,
   send,
   setUpMailGateways,
+  splitTrace,
   startDigestSink,
 } from '../support/mail-gateway.ts';
 import { compose, windowsExecutable } from '../support/mail-samples.ts';
@@ -252,12 +253,14 @@ describe.skipIf(clamdProblem !== null)('the relay against hostile input', () => 
       message_id: null,
       envelope_from: PARENT,
     });
-    expect(g.sink.received[0]!.raw.equals(bare)).toBe(true);
+    expect(splitTrace(g.sink.received[0]!.raw).rest.equals(bare)).toBe(true);
 
     const headless = Buffer.from('just a line of text, no header block\r\n');
     const second = await send(g, '', [OFFICE], headless);
     expect(second.code, second.text).toBe(250);
-    expect(g.sink.received[1]!.raw.equals(headless)).toBe(true);
+    // Under the gateway's Received header, an empty line keeps the text the body it was.
+    const passed = splitTrace(g.sink.received[1]!.raw).rest;
+    expect(passed.equals(Buffer.concat([CRLF, headless]))).toBe(true);
     expect(await records(g.store)).toHaveLength(2);
     await stillServes(g);
   });
@@ -360,7 +363,7 @@ describe.skipIf(clamdProblem !== null)('the relay against hostile input', () => 
     expect((await smtp.command('QUIT')).code).toBe(221);
 
     expect(g.sink.received).toHaveLength(1);
-    expect(g.sink.received[0]!.raw.equals(small)).toBe(true);
+    expect(splitTrace(g.sink.received[0]!.raw).rest.equals(small)).toBe(true);
     expect(await records(g.store)).toHaveLength(1);
     await stillServes(g);
   });

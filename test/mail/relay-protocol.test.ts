@@ -19,6 +19,7 @@ import {
   SCHOOL,
   send,
   setUpMailGateways,
+  splitTrace,
   startDigestSink,
 } from '../support/mail-gateway.ts';
 import { compose } from '../support/mail-samples.ts';
@@ -110,7 +111,7 @@ describe.skipIf(clamdProblem !== null)('the SMTP the relay offers', () => {
   });
 
   it.skipIf(opensslProblem !== null)(
-    'STARTTLS is offered when tlsCertFile and tlsKeyFile are set, and a message sent over it (certificate checked) is delivered',
+    'STARTTLS is offered when tlsCertFile and tlsKeyFile are set, and a message sent over it (certificate checked) is delivered, traced as ESMTPS',
     async () => {
       const g = await tlsGateway();
       const { smtp, ehlo } = await rawSmtp(g.port);
@@ -123,11 +124,13 @@ describe.skipIf(clamdProblem !== null)('the SMTP the relay offers', () => {
       expect(reply.code, reply.text).toBe(250);
       expect(reply.text).toMatch(/delivered as/);
       expect(g.sink.received.map((m) => m.subject)).toEqual(['Over TLS']);
+      // RFC 3848: the trace says the message came over TLS.
+      expect(splitTrace(g.sink.received[0]!.raw, HOSTNAME).unfolded).toContain(' with ESMTPS id ');
     },
   );
 
   it.skipIf(opensslProblem !== null)(
-    'AUTH PLAIN with a Custos account makes mail outbound: delivered to the smart host with the MAIL-4 disclaimer and recorded with the person; without it the same message is refused as relaying',
+    'AUTH PLAIN with a Custos account makes mail outbound: delivered to the smart host with the MAIL-4 disclaimer, traced as ESMTPSA and recorded with the person; without it the same message is refused as relaying',
     async () => {
       const g = await tlsGateway();
       const personId = await addMailUser(g, TEACHER, PASSWORD);
@@ -149,6 +152,7 @@ describe.skipIf(clamdProblem !== null)('the SMTP the relay offers', () => {
       expect(g.sink.received).toHaveLength(1);
       expect(g.sink.received[0]!.to).toEqual([PARENT]);
       expect(g.sink.received[0]!.text).toContain('monitors e-mail for viruses');
+      expect(splitTrace(g.sink.received[0]!.raw, HOSTNAME).unfolded).toContain(' with ESMTPSA id ');
       const [row] = await records(g.store);
       expect(row).toMatchObject({
         direction: 'outbound',
@@ -160,19 +164,21 @@ describe.skipIf(clamdProblem !== null)('the SMTP the relay offers', () => {
   );
 
   it.skipIf(opensslProblem !== null)(
-    'a wrong password gets 535, and AUTH before STARTTLS is refused while insecure AUTH is off',
+    'a wrong password gets 535 5.7.8, and AUTH before STARTTLS is refused 538 5.7.11 while insecure AUTH is off',
     async () => {
       const g = await tlsGateway();
       await addMailUser(g, TEACHER, PASSWORD);
       const raw = await toParent(TEACHER);
       const wrong = await send(g, TEACHER, [PARENT], raw, overTls({ user: TEACHER, pass: 'nope' }));
       expect(wrong.code).toBe(535);
-      expect(wrong.text).toMatch(/5\.7\.8 Authentication failed/);
+      expect(wrong.text).toMatch(/^535 5\.7\.8 Authentication failed/);
 
       const { smtp } = await rawSmtp(g.port);
       const plain = Buffer.from(`\0${TEACHER}\0${PASSWORD}`).toString('base64');
       const refused = await smtp.command(`AUTH PLAIN ${plain}`);
       expect(refused.code).toBe(538);
+      // RFC 4954: encryption required for the mechanism.
+      expect(refused.text).toMatch(/^5\.7\.11 /);
 
       expect(g.sink.received).toHaveLength(0);
       expect(await records(g.store)).toHaveLength(0);
@@ -290,7 +296,7 @@ describe.skipIf(clamdProblem !== null)('the SMTP the relay offers', () => {
     const got = sink.received[0]!;
     expect(got.from).toBe(from);
     expect(got.to).toEqual([to]);
-    expect(got.raw!.equals(raw)).toBe(true);
+    expect(splitTrace(got.raw!).rest.equals(raw)).toBe(true);
     expect(got.smtpUtf8).toBe(true);
     expect(got.bodyType).toBe('8bitmime');
     const [row] = await records(g.store);

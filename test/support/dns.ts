@@ -20,6 +20,8 @@ export interface StandInRecords {
   aaaa?: Record<string, string>;
   /** name -> another name: answered with a CNAME (TTL 600) and that name's A or AAAA. */
   cname?: Record<string, string>;
+  /** name -> MX records (TTL 300); an exchange of "." is the null MX of RFC 7505. */
+  mx?: Record<string, { preference: number; exchange: string }[]>;
   /** Names answered NXDOMAIN with an SOA whose minimum is 60. */
   nxdomain?: string[];
   /** Names whose answer is larger than 512 octets (many A records): TC over UDP without EDNS. */
@@ -88,6 +90,11 @@ function answerFor(query: packet.DecodedPacket, records: StandInRecords, tcp: bo
   const v6 = records.aaaa?.[owner];
   if (v6 && question?.type === 'AAAA') {
     answers.push({ type: 'AAAA', name: owner, ttl: 300, data: v6 });
+  }
+  if (question?.type === 'MX') {
+    for (const data of records.mx?.[owner] ?? []) {
+      answers.push({ type: 'MX', name: owner, ttl: 300, data });
+    }
   }
   return packet.encode({ ...base, answers });
 }

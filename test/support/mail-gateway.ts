@@ -1,8 +1,9 @@
 // The mail gateway as the SMTP tests meet it: a real clamd with the test signature database, a
 // local sink standing in for the next hop, and startMailService on a fresh store with the shipped
 // pack. Also a raw SMTP client for what nodemailer will not do (pipelined commands, a client
-// that goes away in the middle of DATA) and a sink that keeps only digests of large messages.
-// Test-only.
+// that goes away in the middle of DATA), a sink that keeps only digests of large messages (and
+// can stand in for a domain's MX on an address of its own) and a reader of the Received header
+// the gateway puts on top of what it passes on. Test-only.
 import { createHash } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
@@ -216,6 +217,48 @@ export async function fromParent(g: Gateway, subject: string, text: string): Pro
 export const records = (store: Store) =>
   store.db.selectFrom('mail_messages').selectAll().orderBy('received_at').orderBy('id').execute();
 
+// --- the gateway's Received header --------------------------------------------------------------
+
+/** The end of the first header field (the index of the CRLF after its last line), or -1. */
+function firstFieldEnd(raw: Buffer): number {
+  let at = raw.indexOf('\r\n');
+  while (at >= 0 && (raw[at + 2] === 0x20 || raw[at + 2] === 0x09))
+    at = raw.indexOf('\r\n', at + 2);
+  return at;
+}
+
+/** A header field on one line, each fold one space (the gateway folds with a tab). */
+const unfold = (field: string) => field.replace(/\r\n[ \t]/g, ' ');
+
+export interface Trace {
+  /** The header field as the gateway wrote it, folded lines and all, without the final CRLF. */
+  field: string;
+  /** The same on one line. */
+  unfolded: string;
+  /** The message after it: what the gateway was given (plus its own stamps). */
+  rest: Buffer;
+}
+
+/**
+ * Splits off the Received header the gateway puts on top of every message it passes on; throws
+ * when the message does not start with one.
+ */
+export function splitTrace(raw: Buffer, hostname = 'gateway.school.test'): Trace {
+  const end = firstFieldEnd(raw);
+  const field = end < 0 ? '' : raw.subarray(0, end).toString('latin1');
+  const unfolded = unfold(field);
+  if (!unfolded.startsWith('Received: ') || !unfolded.includes(` by ${hostname} (Custos) `)) {
+    throw new Error(`the message does not start with the gateway's Received header: ${field}`);
+  }
+  return { field, unfolded, rest: raw.subarray(end + 2) };
+}
+
+/** How many header fields named Received the message has. */
+export function receivedCount(raw: Buffer): number {
+  const head = raw.subarray(0, Math.max(0, raw.indexOf('\r\n\r\n'))).toString('latin1');
+  return head.split('\r\n').filter((l) => /^received:/i.test(l)).length;
+}
+
 // --- a raw SMTP client -------------------------------------------------------------------------
 
 export interface RawReply extends Reply {
@@ -315,36 +358,99 @@ export async function rawSmtp(port: number): Promise<{ smtp: RawSmtp; ehlo: RawR
 export interface SinkMessage {
   from: string;
   to: string[];
+  /** The gateway's Received header, when the message starts with one (folded as it came). */
+  trace: string | null;
   /** The BODY parameter of MAIL FROM ('8bitmime', '7bit'), when given. */
   bodyType: string | null;
   smtpUtf8: boolean;
+  /** Size and digest of the message after the gateway's Received header. */
   size: number;
   sha256: string;
-  /** The bytes, when the sink keeps them. */
+  /** The bytes, all of them, when the sink keeps them. */
   raw: Buffer | null;
+}
+
+export interface DigestSinkOptions {
+  keep?: boolean;
+  /** The address to listen on: another 127.x.y.z stands in for another server. */
+  host?: string;
+  /** The port (0: any free one). */
+  port?: number;
+  /** An answer to RCPT TO for some recipients (e.g. 550 for an unknown user). */
+  refuseRecipient?: (address: string) => { code: number; message: string } | null;
+  /** An answer to every message at the end of DATA instead of 250 (e.g. 451). */
+  refuseData?: { code: number; message: string };
+}
+
+/** Reads the start of a stream until the first header field is whole; at most 4 kB. */
+class TraceReader {
+  private head: Buffer | null = Buffer.alloc(0);
+  trace: string | null = null;
+
+  /** Gives back what of the chunk belongs to the message after the trace. */
+  take(chunk: Buffer): Buffer {
+    if (!this.head) return chunk;
+    const head = Buffer.concat([this.head, chunk]);
+    const end = firstFieldEnd(head);
+    // The CRLF that ends the field, and the byte after it, must have arrived.
+    if ((end < 0 || end + 2 >= head.length) && head.length < 4096) {
+      this.head = head;
+      return Buffer.alloc(0);
+    }
+    this.head = null;
+    const field = end < 0 ? '' : head.subarray(0, end).toString('latin1');
+    if (field.startsWith('Received: ') && unfold(field).includes(' (Custos) ')) {
+      this.trace = field;
+      return head.subarray(end + 2);
+    }
+    return head;
+  }
+
+  /** What is left at the end of the message. */
+  flush(): Buffer {
+    const rest = this.head ?? Buffer.alloc(0);
+    this.head = null;
+    return rest;
+  }
 }
 
 /**
  * A next hop that records the envelope and a digest of each message, keeping the bytes only
  * when asked: large messages pass through it without it holding them.
  */
-export async function startDigestSink(options: { keep?: boolean } = {}) {
+export async function startDigestSink(options: DigestSinkOptions = {}) {
   const received: SinkMessage[] = [];
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS', 'AUTH'],
     logger: false,
+    onRcptTo(address, _session, callback) {
+      const refusal = options.refuseRecipient?.(address.address);
+      if (refusal) {
+        callback(Object.assign(new Error(refusal.message), { responseCode: refusal.code }));
+      } else callback();
+    },
     onData(stream, session, callback) {
       const hash = createHash('sha256');
       const chunks: Buffer[] = [];
+      const reader = new TraceReader();
       let size = 0;
-      stream.on('data', (c: Buffer) => {
+      const digest = (c: Buffer) => {
         hash.update(c);
         size += c.length;
+      };
+      stream.on('data', (c: Buffer) => {
+        digest(reader.take(c));
         if (options.keep) chunks.push(c);
       });
       stream.on('error', callback);
       stream.on('end', () => {
+        digest(reader.flush());
+        if (options.refuseData) {
+          const { code, message } = options.refuseData;
+          callback(Object.assign(new Error(message), { responseCode: code }));
+          return;
+        }
         const envelope = session.envelope as typeof session.envelope & {
           bodyType?: string;
           smtpUtf8?: boolean;
@@ -352,6 +458,7 @@ export async function startDigestSink(options: { keep?: boolean } = {}) {
         received.push({
           from: envelope.mailFrom ? envelope.mailFrom.address : '',
           to: envelope.rcptTo.map((r) => r.address),
+          trace: reader.trace,
           bodyType: envelope.bodyType ?? null,
           smtpUtf8: envelope.smtpUtf8 === true,
           size,
@@ -362,8 +469,48 @@ export async function startDigestSink(options: { keep?: boolean } = {}) {
       });
     },
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
+      server.server.off('error', reject);
+      resolve();
+    });
+  });
   const port = (server.server.address() as AddressInfo).port;
   stops.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
   return { port, received };
 }
+
+export type DigestSink = Awaited<ReturnType<typeof startDigestSink>>;
+
+/**
+ * Sinks on several loopback addresses (127.0.0.2, 127.0.0.3, ...) sharing one port, as the mail
+ * servers of the internet share port 25; `null` leaves that address with nothing listening.
+ */
+export async function startMxSinks(
+  hosts: (DigestSinkOptions | null)[],
+): Promise<{ port: number; sinks: (DigestSink | null)[]; address: (i: number) => string }> {
+  const address = (i: number) => `127.0.0.${i + 2}`;
+  for (let attempt = 0; ; attempt++) {
+    const port = await closedPort();
+    const sinks: (DigestSink | null)[] = [];
+    try {
+      for (const [i, options] of hosts.entries()) {
+        sinks.push(options ? await startDigestSink({ ...options, host: address(i), port }) : null);
+      }
+      return { port, sinks, address };
+    } catch (error) {
+      // The port was free on 127.0.0.1 but not on another address: take another.
+      if (attempt >= 10) throw error;
+    }
+  }
+}
+
+/** The settings for outbound delivery by MX, through the DNS stand-in at `dnsPort`. */
+export const mxDelivery = (dnsPort: number, mxPort: number) => ({
+  'mail.outbound.delivery': 'mx',
+  'mail.outbound.mx.port': mxPort,
+  'mail.outbound.mx.dnsServers': [`127.0.0.1:${dnsPort}`],
+  'mail.outbound.mx.dnsTimeoutMs': 500,
+  'mail.relay.nextHopTimeoutMs': 2000,
+});

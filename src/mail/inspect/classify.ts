@@ -2,8 +2,9 @@
 // the attachment rules (SYS-7, SYS-8): executable, script or disk image, macro-enabled Office
 // file. The name counts too, so that renaming can only add flags, never remove them.
 
-import { fileTypeFromBuffer } from 'file-type';
+import { fileTypeFromBuffer, fileTypeFromTokenizer } from 'file-type';
 import { extensionOf } from '../../policy/decisions/web.ts';
+import { HeadTokenizer } from './head-tokenizer.ts';
 
 /** Types that run as programs by their bytes, whatever the pack's lists say. */
 const EXECUTABLE_TYPES = new Set([
@@ -82,6 +83,25 @@ export async function detectType(bytes: Uint8Array): Promise<DetectedType | null
   }
 }
 
+/**
+ * file-type's reading of a file from its first bytes and its size: what detectType would answer
+ * for the whole file, or `undefined` when file-type wanted bytes beyond `head` to answer. `head`
+ * must be shorter than the file.
+ */
+export async function detectTypeFromHead(
+  head: Uint8Array,
+  size: number,
+): Promise<DetectedType | null | undefined> {
+  const tokenizer = new HeadTokenizer(head, size);
+  let detected: DetectedType | null;
+  try {
+    detected = (await fileTypeFromTokenizer(tokenizer)) ?? null;
+  } catch {
+    detected = null;
+  }
+  return tokenizer.wantedMore ? undefined : detected;
+}
+
 export interface Lists {
   readonly executables: ReadonlySet<string>;
   readonly scripts: ReadonlySet<string>;
@@ -133,4 +153,13 @@ export function isZipArchive(detected: DetectedType | null): boolean {
 /** Whether the file is a zip-based document whose entry names are checked for macros. */
 export function isZipDocument(detected: DetectedType | null): boolean {
   return detected !== null && ZIP_DOCUMENTS.has(detected.ext);
+}
+
+/**
+ * Whether the walk reads more of a file than its type and hash: an archive or a zip-based
+ * document is opened, and a Compound File's directory is searched for a macro project or an
+ * encrypted package (classify).
+ */
+export function needsWholeFile(detected: DetectedType | null): boolean {
+  return isZipArchive(detected) || isZipDocument(detected) || detected?.ext === 'cfb';
 }

@@ -653,3 +653,149 @@ describe('readable text for the content rules', () => {
     expect(inspection.text).toBe('café');
   });
 });
+
+describe('SYS-4, SYS-7: a large attachment decoded in pieces is recorded as if decoded whole', () => {
+  /** Bytes that look random but are the same on every run. */
+  const noise = (length: number, seed: number) => {
+    const out = Buffer.alloc(length);
+    let x = seed;
+    for (let i = 0; i < length; i++) {
+      x = (x * 1103515245 + 12345) >>> 0;
+      out[i] = x >>> 24;
+    }
+    return out;
+  };
+  const SIZE = 1536 * 1024;
+  const DOCM_TYPES =
+    '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Override PartName="/word/document.xml" ContentType="application/vnd.ms-word.document.macroEnabled.main+xml"/></Types>';
+  const padded = (start: Buffer) => Buffer.concat([start, noise(SIZE - start.length, 7)]);
+  const id3Tag = (length: number) => {
+    const header = Buffer.from([0x49, 0x44, 0x33, 4, 0, 0, 0, 0, 0, 0]);
+    for (let i = 0; i < 4; i++) header[9 - i] = (length >> (7 * i)) & 0x7f;
+    return Buffer.concat([header, Buffer.alloc(length)]);
+  };
+  /** Every byte outside printable ASCII (and `=`) escaped, lines of at most 76 characters. */
+  const quotedPrintable = (bytes: Buffer) => {
+    const hex = Buffer.from('0123456789ABCDEF');
+    const out = Buffer.alloc(bytes.length * 4);
+    let o = 0;
+    let column = 0;
+    for (const b of bytes) {
+      const plain = b >= 33 && b <= 126 && b !== 61;
+      if (column + (plain ? 1 : 3) > 75) {
+        o += out.write('=\r\n', o, 'latin1');
+        column = 0;
+      }
+      if (plain) out[o++] = b;
+      else {
+        out[o++] = 61;
+        out[o++] = hex[b >> 4]!;
+        out[o++] = hex[b & 15]!;
+      }
+      column += plain ? 1 : 3;
+    }
+    return out.subarray(0, o);
+  };
+  const base64 = (bytes: Buffer) =>
+    Buffer.from(bytes.toString('base64').replace(/.{76}/g, '$&\r\n'));
+  /** The encodings a large part is sent in: the transfer encoding and the body it gives. */
+  const ENCODINGS: readonly [string, string, (bytes: Buffer) => Buffer][] = [
+    ['base64', 'base64', base64],
+    // Its first bytes decode to nothing, so what it holds is known only once it is read.
+    [
+      'base64 after blank lines',
+      'base64',
+      (bytes) => Buffer.concat([Buffer.from('\r\n'.repeat(1000)), base64(bytes)]),
+    ],
+    ['quoted-printable', 'quoted-printable', quotedPrintable],
+  ];
+  function message(name: string, encoding: string, body: Buffer): Buffer {
+    return Buffer.concat([
+      raw([
+        'From: parent@example.org',
+        'To: office@palfreyinfant.co.uk',
+        'Subject: large attachment',
+        'Content-Type: multipart/mixed; boundary="=_large_="',
+        '',
+        '--=_large_=',
+        'Content-Type: text/plain',
+        '',
+        'See attached.',
+        '--=_large_=',
+        `Content-Type: application/octet-stream; name="${name}"`,
+        `Content-Disposition: attachment; filename="${name}"`,
+        `Content-Transfer-Encoding: ${encoding}`,
+        '',
+        '',
+      ]),
+      body,
+      raw(['', '--=_large_=--', '']),
+    ]);
+  }
+  const inBase64 = (name: string) => inspectMessage(message(name, 'base64', base64(files[name]!)));
+
+  const files: Record<string, Buffer> = {
+    'report.pdf': padded(Buffer.from('%PDF-1.7\n')),
+    'setup.pdf': padded(windowsExecutable()),
+    'song.mp3': padded(Buffer.concat([id3Tag(600_000), windowsExecutable()])),
+    'minutes.doc': padded(compoundFile({ macros: true })),
+    'photos.zip': buildZip([
+      { name: 'a.jpg', data: noise(SIZE, 1), method: 'store' },
+      { name: 'b.exe', data: windowsExecutable() },
+    ]),
+    'minutes.docm': buildZip([
+      { name: '[Content_Types].xml', data: Buffer.from(DOCM_TYPES) },
+      { name: 'word/media/image1.bin', data: noise(SIZE, 2), method: 'store' },
+      { name: 'word/vbaProject.bin', data: compoundFile({ macros: true }) },
+    ]),
+    'film.mp4': noise(SIZE, 3),
+  };
+
+  it('SYS-4, SYS-7: base64 and quoted-printable parts over 1 MiB give the attachments of the same bytes sent unencoded', async () => {
+    for (const [name, file] of Object.entries(files)) {
+      const unencoded = await inspectMessage(message(name, 'binary', file));
+      expect(unencoded.problems, name).toEqual([]);
+      expect(at(unencoded, '2'), name).toMatchObject({ size: file.length, sha256: sha256(file) });
+      for (const [how, encoding, encode] of ENCODINGS) {
+        const encoded = await inspectMessage(message(name, encoding, encode(file)));
+        expect(encoded.attachments, `${name} in ${how}`).toEqual(unencoded.attachments);
+        expect(encoded.problems, `${name} in ${how}`).toEqual([]);
+      }
+    }
+  });
+
+  it('SYS-7: an executable behind a long MP3 tag is found by its bytes; a Compound File keeps its macro flag', async () => {
+    expect(at(await inBase64('song.mp3'), '2')).toMatchObject({
+      extension: 'exe',
+      executable: true,
+    });
+    expect(at(await inBase64('minutes.doc'), '2')).toMatchObject({
+      detectedType: 'application/x-cfb',
+      macro: true,
+    });
+    expect(at(await inBase64('minutes.docm'), '2')).toMatchObject({
+      extension: 'docm',
+      macro: true,
+    });
+    expect(at(await inBase64('report.pdf'), '2')).toMatchObject({
+      detectedType: 'application/pdf',
+      executable: false,
+    });
+  });
+
+  it('broken base64 in a large part is reported once, in the words used for a small one', async () => {
+    const file = files['report.pdf']!;
+    const body = base64(file);
+    const broken = Buffer.concat([body.subarray(0, 1000), Buffer.from('*~'), body.subarray(1000)]);
+    const mail = message('report.pdf', 'base64', broken);
+    const inspection = await inspectMessage(mail);
+    expect(inspection.problems).toEqual([
+      {
+        code: 'bad-encoding',
+        message: '2 characters outside the base64 alphabet were skipped',
+        path: '2',
+      },
+    ]);
+    expect(at(inspection, '2')).toMatchObject({ size: file.length, sha256: sha256(file) });
+  });
+});

@@ -1,6 +1,10 @@
 // Content-Transfer-Encoding: base64 and quoted-printable decoded straight from the message's bytes
 // into one output buffer, with no intermediate string of the whole part, so that a 25 MB
 // attachment costs its decoded size once. Broken input decodes as far as it can and says why.
+// A part whose decoded bytes are only hashed and typed need not cost even that: digestTransfer
+// decodes it in pieces into a SHA-256 and keeps only its first bytes.
+
+import { createHash } from 'node:crypto';
 
 export interface Decoded {
   readonly bytes: Buffer;
@@ -57,13 +61,14 @@ export function decodeBase64(input: Uint8Array): Decoded {
     } else if (!isSpace(b)) invalid++;
   }
   if (count > 0) closeQuantum();
+  return { bytes: out.subarray(0, o), problem: base64Problem(invalid, dangling) };
+}
+
+function base64Problem(invalid: number, dangling: number): string | null {
   const problems: string[] = [];
   if (invalid > 0) problems.push(`${invalid} characters outside the base64 alphabet were skipped`);
   if (dangling > 0) problems.push('the base64 text ends in the middle of a byte');
-  return {
-    bytes: out.subarray(0, o),
-    problem: problems.length > 0 ? problems.join('; ') : null,
-  };
+  return problems.length > 0 ? problems.join('; ') : null;
 }
 
 function hexValue(b: number | undefined): number {
@@ -115,5 +120,270 @@ export function decodeTransfer(body: Buffer, encoding: string): Decoded {
   return {
     bytes: body,
     problem: `unknown Content-Transfer-Encoding "${encoding.slice(0, 40)}"; the bytes were read as they are`,
+  };
+}
+
+// --- in pieces ----------------------------------------------------------------------------------
+// The decoders below give, over any split of the input into pieces, the bytes and the problem that
+// the whole-buffer decoders above give for the input at once (transfer-pieces.test.ts holds them
+// to it). They are written apart on purpose: the whole-buffer decoders stay the reference, and
+// every part small enough to be decoded at once still goes through them unchanged.
+
+/** A transfer decoder fed the encoded text piece by piece. */
+export interface PieceDecoder {
+  /**
+   * Decodes one more piece and answers the bytes it completes, in a view that the next call
+   * reuses. The piece must not change while the decoder may still need it (a quoted-printable
+   * `=` followed by white space keeps views of it until the end of its line).
+   */
+  write(piece: Uint8Array): Buffer;
+  /** The input has ended: the bytes held back for it, and what was wrong with the encoding. */
+  end(): Decoded;
+}
+
+/** A reusable output buffer, grown when a piece needs more room. */
+class Output {
+  #buf = Buffer.alloc(0);
+
+  room(n: number): Buffer {
+    if (this.#buf.length < n) this.#buf = Buffer.allocUnsafe(Math.max(n, 2 * this.#buf.length));
+    return this.#buf;
+  }
+}
+
+class Base64Pieces implements PieceDecoder {
+  readonly #out = new Output();
+  #quantum = 0;
+  #count = 0;
+  #invalid = 0;
+  #dangling = 0;
+
+  write(piece: Uint8Array): Buffer {
+    const out = this.#out.room(Math.ceil((piece.length * 3) / 4) + 3);
+    let o = 0;
+    let quantum = this.#quantum;
+    let count = this.#count;
+    for (let i = 0; i < piece.length; i++) {
+      const b = piece[i]!;
+      const v = BASE64_VALUE[b]!;
+      if (v >= 0) {
+        quantum = (quantum << 6) | v;
+        if (++count === 4) {
+          out[o++] = (quantum >> 16) & 0xff;
+          out[o++] = (quantum >> 8) & 0xff;
+          out[o++] = quantum & 0xff;
+          quantum = 0;
+          count = 0;
+        }
+      } else if (b === EQUALS) {
+        if (count === 2) out[o++] = (quantum >> 4) & 0xff;
+        else if (count === 3) {
+          out[o++] = (quantum >> 10) & 0xff;
+          out[o++] = (quantum >> 2) & 0xff;
+        } else if (count === 1) this.#dangling++;
+        quantum = 0;
+        count = 0;
+      } else if (!isSpace(b)) this.#invalid++;
+    }
+    this.#quantum = quantum;
+    this.#count = count;
+    return out.subarray(0, o);
+  }
+
+  end(): Decoded {
+    // The end of the text closes the last quantum as a `=` would.
+    const bytes = this.write(Buffer.of(EQUALS));
+    return { bytes, problem: base64Problem(this.#invalid, this.#dangling) };
+  }
+}
+
+const SPACE = 0x20;
+const TAB = 0x09;
+const CR = 0x0d;
+const LF = 0x0a;
+
+/** Where a quoted-printable decoder stands between pieces, from the last `=` it has not settled. */
+enum Qp {
+  /** No `=` pending. */
+  Text,
+  /** `=` */
+  Equals,
+  /** `=` and one hex digit */
+  EqualsHex,
+  /** `=` and spaces or tabs */
+  EqualsSpace,
+  /** `=`, perhaps spaces or tabs, and CR */
+  EqualsCr,
+}
+
+class QuotedPrintablePieces implements PieceDecoder {
+  readonly #out = new Output();
+  #state = Qp.Text;
+  #hexDigit = 0;
+  /** The spaces and tabs after a pending `=`, as views of the pieces they came in. */
+  #spaces: Uint8Array[] = [];
+  #spaceCount = 0;
+
+  write(piece: Uint8Array): Buffer {
+    const out = this.#out.room(piece.length + this.#spaceCount + 3);
+    let o = 0;
+    let spaceStart = -1;
+    // What the whole-buffer decoder does when a `=` turns out to start neither an escape nor a
+    // soft line break: the `=` is kept, and what followed it is read again as plain text.
+    const keepPending = () => {
+      out[o++] = EQUALS;
+      if (this.#state === Qp.EqualsHex) out[o++] = this.#hexDigit;
+      for (const run of this.#spaces) {
+        out.set(run, o);
+        o += run.length;
+      }
+      if (this.#state === Qp.EqualsCr) out[o++] = CR;
+      this.#settle();
+    };
+    for (let i = 0; i < piece.length; i++) {
+      const b = piece[i]!;
+      switch (this.#state) {
+        case Qp.Text:
+          if (b === EQUALS) this.#state = Qp.Equals;
+          else out[o++] = b;
+          continue;
+        case Qp.Equals:
+          if (hexValue(b) >= 0) {
+            this.#state = Qp.EqualsHex;
+            this.#hexDigit = b;
+          } else if (b === SPACE || b === TAB) {
+            this.#state = Qp.EqualsSpace;
+            spaceStart = i;
+          } else if (b === CR) this.#state = Qp.EqualsCr;
+          else if (b === LF) this.#settle();
+          else {
+            keepPending();
+            i--;
+          }
+          continue;
+        case Qp.EqualsHex: {
+          const lo = hexValue(b);
+          if (lo >= 0) {
+            out[o++] = (hexValue(this.#hexDigit) << 4) | lo;
+            this.#settle();
+          } else {
+            keepPending();
+            i--;
+          }
+          continue;
+        }
+        case Qp.EqualsSpace:
+          if (spaceStart < 0) spaceStart = i;
+          if (b === SPACE || b === TAB) continue;
+          this.#holdSpaces(piece, spaceStart, i);
+          spaceStart = -1;
+          if (b === CR) this.#state = Qp.EqualsCr;
+          else if (b === LF) this.#settle();
+          else {
+            keepPending();
+            i--;
+          }
+          continue;
+        case Qp.EqualsCr:
+          if (b === LF) this.#settle();
+          else {
+            keepPending();
+            i--;
+          }
+          continue;
+      }
+    }
+    if (this.#state === Qp.EqualsSpace && spaceStart >= 0) {
+      this.#holdSpaces(piece, spaceStart, piece.length);
+    }
+    return out.subarray(0, o);
+  }
+
+  end(): Decoded {
+    const out = this.#out.room(this.#spaceCount + 3);
+    let o = 0;
+    // At the end of the input `=` and `=` with trailing white space are soft line breaks; the
+    // rest is kept as it came.
+    if (this.#state === Qp.EqualsHex || this.#state === Qp.EqualsCr) {
+      out[o++] = EQUALS;
+      if (this.#state === Qp.EqualsHex) out[o++] = this.#hexDigit;
+      for (const run of this.#spaces) {
+        out.set(run, o);
+        o += run.length;
+      }
+      if (this.#state === Qp.EqualsCr) out[o++] = CR;
+    }
+    this.#settle();
+    return { bytes: out.subarray(0, o), problem: null };
+  }
+
+  #holdSpaces(piece: Uint8Array, from: number, to: number): void {
+    if (to <= from) return;
+    this.#spaces.push(piece.subarray(from, to));
+    this.#spaceCount += to - from;
+  }
+
+  #settle(): void {
+    this.#state = Qp.Text;
+    this.#spaces = [];
+    this.#spaceCount = 0;
+  }
+}
+
+/** The encodings that decode to other bytes, piece by piece. */
+export type PieceEncoding = 'base64' | 'quoted-printable';
+
+export function isPieceEncoding(encoding: string): encoding is PieceEncoding {
+  return encoding === 'base64' || encoding === 'quoted-printable';
+}
+
+export function pieceDecoder(encoding: PieceEncoding): PieceDecoder {
+  return encoding === 'base64' ? new Base64Pieces() : new QuotedPrintablePieces();
+}
+
+/** Encoded bytes decoded per piece: small enough to stay in the CPU's caches. */
+const PIECE_BYTES = 64 * 1024;
+
+export interface TransferDigest {
+  /** Decoded bytes in all. */
+  readonly size: number;
+  /** Hex SHA-256 of the decoded bytes. */
+  readonly sha256: string;
+  /** The first decoded bytes, as many as were asked for (all of them when there are fewer). */
+  readonly head: Buffer;
+  /** What was wrong with the encoding, or null. */
+  readonly problem: string | null;
+}
+
+/**
+ * Decodes a part in pieces into a SHA-256, keeping only its first `headBytes` decoded bytes: what
+ * the walk needs of a large file that it types and hashes but does not open, without ever holding
+ * it decoded in full.
+ */
+export function digestTransfer(
+  body: Uint8Array,
+  encoding: PieceEncoding,
+  headBytes: number,
+  pieceBytes = PIECE_BYTES,
+): TransferDigest {
+  const decoder = pieceDecoder(encoding);
+  const hash = createHash('sha256');
+  const head = Buffer.allocUnsafe(headBytes);
+  let size = 0;
+  const take = (bytes: Uint8Array) => {
+    if (size < headBytes) head.set(bytes.subarray(0, headBytes - size), size);
+    hash.update(bytes);
+    size += bytes.length;
+  };
+  for (let at = 0; at < body.length; at += pieceBytes) {
+    take(decoder.write(body.subarray(at, at + pieceBytes)));
+  }
+  const last = decoder.end();
+  take(last.bytes);
+  return {
+    size,
+    sha256: hash.digest('hex'),
+    head: head.subarray(0, Math.min(size, headBytes)),
+    problem: last.problem,
   };
 }

@@ -8,18 +8,28 @@
 // once, and the splitter underneath stops the whole parse with an error at its child-node limit
 // instead of reporting what it read. The raw message is already one Buffer here, so splitting it
 // at boundaries into views costs no copies; each leaf is decoded on its own, looked at, and
-// dropped before the next, which keeps memory near the message size plus one decoded part.
+// dropped before the next, which keeps memory near the message size plus one decoded part. A large
+// encoded part that is only typed and hashed (a video, a PDF) is not even decoded whole: it is
+// hashed as it is decoded in pieces, and typed from its first bytes (encodedFile).
 // mailparser still reads the address headers (groups, encoded names), see inspect.ts.
 
 import { createHash } from 'node:crypto';
 import { extensionOf } from '../../policy/decisions/web.ts';
 import type { AttachmentInfo, InspectionProblem } from '../types.ts';
-import { classify, detectType, isZipArchive, isZipDocument } from './classify.ts';
+import {
+  classify,
+  detectType,
+  detectTypeFromHead,
+  type FileFacts,
+  isZipArchive,
+  isZipDocument,
+  needsWholeFile,
+} from './classify.ts';
 import { type EntityInfo, entityInfo, type HeaderBlock, readHeaderBlock } from './headers.ts';
 import { splitMultipart } from './multipart.ts';
 import type { InspectSettings } from './options.ts';
 import { partText, TextCollector } from './text.ts';
-import { decodeTransfer } from './transfer.ts';
+import { decodeTransfer, digestTransfer, isPieceEncoding, type PieceEncoding } from './transfer.ts';
 import { openZip, type ZipEntry } from './zip.ts';
 
 type ProblemCode = InspectionProblem['code'];
@@ -28,6 +38,21 @@ type ProblemCode = InspectionProblem['code'];
 const MAX_PROBLEMS = 100;
 /** Entry names looked at in a zip-based document (docx, xlsm) for a macro project. */
 const DOCUMENT_ENTRY_SCAN = 5000;
+/**
+ * Encoded parts larger than this are hashed and typed as they are decoded, in pieces, unless they
+ * turn out to need all their bytes; smaller ones are decoded whole, which costs little.
+ */
+const DECODE_IN_PIECES_ABOVE = 1024 * 1024;
+/**
+ * The decoded bytes kept of such a part for file-type: its usual 4100 and room for the formats it
+ * follows a little further (an MP3's ID3 tag with its cover picture, PNG chunks before the image).
+ */
+const HEAD_BYTES = 256 * 1024;
+/** Zip and Compound File signatures: a part that starts so is opened whole anyway. */
+const CONTAINER_SIGNATURES = [
+  Buffer.from([0x50, 0x4b, 0x03, 0x04]),
+  Buffer.from([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1]),
+];
 
 const MESSAGE_TYPES = new Set(['message/rfc822', 'message/global']);
 const HEADER_LINE = /^[!-9;-~]+[ \t]*:/;
@@ -53,6 +78,11 @@ function looksLikeMessage(bytes: Buffer): boolean {
   return HEADER_LINE.test(bytes.toString('latin1', 0, Math.min(bytes.length, 200)));
 }
 
+/** A part read neither as text nor as a message: its decoded bytes are typed and hashed. */
+function isFilePart(info: EntityInfo): boolean {
+  return !MESSAGE_TYPES.has(info.type) && !extensionIs(info.fileName, 'eml') && !isBodyText(info);
+}
+
 function isBodyText(info: EntityInfo): boolean {
   return (
     (info.type === 'text/plain' || info.type === 'text/html') &&
@@ -66,6 +96,29 @@ interface FileMeta {
   readonly name: string | null;
   readonly declaredType: string | null;
   readonly depth: number;
+}
+
+function attachmentInfo(
+  meta: FileMeta,
+  facts: FileFacts,
+  size: number,
+  sha256: string,
+  inside: { encrypted: boolean; macro: boolean } = { encrypted: false, macro: false },
+): AttachmentInfo {
+  return {
+    path: meta.path,
+    name: meta.name,
+    declaredType: meta.declaredType,
+    detectedType: facts.detectedType,
+    extension: facts.extension,
+    size,
+    sha256,
+    executable: facts.executable,
+    script: facts.script,
+    macro: facts.macro || inside.macro,
+    encrypted: facts.encrypted || inside.encrypted,
+    depth: meta.depth,
+  };
 }
 
 interface FileRead {
@@ -240,10 +293,15 @@ export class Walk {
     nesting: number,
     collectText: boolean,
   ): Promise<void> {
-    const decoded = decodeTransfer(body, info.encoding);
+    const meta: FileMeta = { path, name: info.fileName, declaredType: info.declaredType, depth };
+    const encoding = info.encoding;
+    if (isPieceEncoding(encoding) && body.length > DECODE_IN_PIECES_ABOVE && isFilePart(info)) {
+      await this.encodedFile(body, encoding, meta);
+      return;
+    }
+    const decoded = decodeTransfer(body, encoding);
     if (decoded.problem !== null) this.problem('bad-encoding', decoded.problem, path);
     const bytes = decoded.bytes;
-    const meta: FileMeta = { path, name: info.fileName, declaredType: info.declaredType, depth };
     const isMessage =
       MESSAGE_TYPES.has(info.type) ||
       (extensionIs(info.fileName, 'eml') && looksLikeMessage(bytes));
@@ -279,23 +337,10 @@ export class Walk {
     const detected = await detectType(bytes);
     const facts = classify(bytes, detected, meta.name, this.settings);
     const sha256 = read.sha256 ?? createHash('sha256').update(bytes).digest('hex');
+    const size = read.size ?? bytes.length;
     const index = this.attachments.length;
-    const record = (encrypted: boolean, macro: boolean): AttachmentInfo => ({
-      path: meta.path,
-      name: meta.name,
-      declaredType: meta.declaredType,
-      detectedType: facts.detectedType,
-      extension: facts.extension,
-      size: read.size ?? bytes.length,
-      sha256,
-      executable: facts.executable,
-      script: facts.script,
-      macro,
-      encrypted,
-      depth: meta.depth,
-    });
     // Recorded before its entries so that the list reads parent first; completed after them.
-    this.attachments.push(record(facts.encrypted, facts.macro));
+    this.attachments.push(attachmentInfo(meta, facts, size, sha256));
     if (read.message) return;
     if (isZipArchive(detected)) {
       if (meta.depth + 1 > this.settings.maxDepth) {
@@ -307,17 +352,47 @@ export class Walk {
         return;
       }
       const inside = await this.archive(bytes, meta.path, meta.depth + 1);
-      this.attachments[index] = record(
-        facts.encrypted || inside.encrypted,
-        facts.macro || inside.macro,
-      );
+      this.attachments[index] = attachmentInfo(meta, facts, size, sha256, inside);
     } else if (isZipDocument(detected)) {
       const inside = await this.documentEntries(bytes);
-      this.attachments[index] = record(
-        facts.encrypted || inside.encrypted,
-        facts.macro || inside.macro,
-      );
+      this.attachments[index] = attachmentInfo(meta, facts, size, sha256, inside);
     }
+  }
+
+  /**
+   * A large base64 or quoted-printable part, recorded as file() would record it decoded but
+   * without holding it decoded: one pass hashes it and keeps its first bytes, file-type reads
+   * those knowing the whole size. When that is not enough (file-type wants more, or the file is
+   * to be opened), the part is decoded whole after all and goes through file().
+   */
+  async encodedFile(body: Buffer, encoding: PieceEncoding, meta: FileMeta): Promise<void> {
+    const start = decodeTransfer(body.subarray(0, 1024), encoding).bytes;
+    if (CONTAINER_SIGNATURES.some((sig) => start.subarray(0, sig.length).equals(sig))) {
+      await this.decodedFile(body, encoding, meta);
+      return;
+    }
+    const digest = digestTransfer(body, encoding, HEAD_BYTES);
+    if (digest.size <= HEAD_BYTES) {
+      // All of it is in hand: nothing to save.
+      if (digest.problem !== null) this.problem('bad-encoding', digest.problem, meta.path);
+      await this.file(digest.head, meta);
+      return;
+    }
+    const detected = await detectTypeFromHead(digest.head, digest.size);
+    if (detected === undefined || needsWholeFile(detected)) {
+      await this.decodedFile(body, encoding, meta);
+      return;
+    }
+    if (digest.problem !== null) this.problem('bad-encoding', digest.problem, meta.path);
+    // Without the bytes: classify reads them only for a Compound File, which needsWholeFile keeps.
+    const facts = classify(null, detected, meta.name, this.settings);
+    this.attachments.push(attachmentInfo(meta, facts, digest.size, digest.sha256));
+  }
+
+  async decodedFile(body: Buffer, encoding: PieceEncoding, meta: FileMeta): Promise<void> {
+    const decoded = decodeTransfer(body, encoding);
+    if (decoded.problem !== null) this.problem('bad-encoding', decoded.problem, meta.path);
+    await this.file(decoded.bytes, meta);
   }
 
   /** Lists an archive's entries as attachments one level deeper, inflating within the budget. */

@@ -1,10 +1,12 @@
-// What happens to one message after DATA: look inside, scan for viruses, apply the pack's rules,
-// then refuse it, hold it in the encrypted quarantine, or stamp it (disclaimer, tag header) and
-// hand it to the next hop; record it either way. The order of writes is what keeps the promise
-// "250 only when delivered or durably stored": a held message is committed (record and sealed
-// content in one transaction) before the 250; a delivered one is recorded as pending before it
-// is handed on, so that a database that is away turns into a 4xx before anything leaves.
+// What happens to one message after DATA: look inside, scan for viruses, apply the pack's rules
+// (judge(), free of side effects and used on its own by "test a message"), then refuse it, hold
+// it in the encrypted quarantine, or stamp it (disclaimer, tag header, Received) and hand it to
+// the next hop; record it either way. The order of writes is what keeps the promise "250 only
+// when delivered or durably stored": a held message is committed (record and sealed content in
+// one transaction) before the 250; a delivered one is recorded as pending before it is handed
+// on, so that a database that is away turns into a 4xx before anything leaves.
 import { createHash } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { AuditLog } from '../../audit/service.ts';
 import { enqueue, type OutgoingMessage } from '../../notify/outbox.ts';
@@ -22,26 +24,38 @@ import {
   type Verdict,
 } from '../types.ts';
 import type { Deliverer } from './deliver.ts';
+import { headerFor, prependTrace, receivedHeader } from './received.ts';
 import { type IncomingMail, replyFor, type SmtpReply } from './server.ts';
 
 /** The scanner is away (cannot connect, timed out): the message must wait, or pass unscanned. */
 export class ScannerUnavailableError extends Error {}
 
-export interface PipelineDeps {
-  store: Store;
-  audit: AuditLog;
+/** What judging a message needs: the checks, and nothing that stores, sends or tells. */
+export interface JudgeDeps {
   log: Logger;
-  policy: () => CompiledPolicy;
-  vault: Vault;
   inspect: (raw: Buffer, policy: CompiledPolicy) => Promise<Inspection>;
-  /** null: no scanner configured (fail-open by configuration, said loudly at start). */
+  /**
+   * null: no scanner configured (fail-open by configuration, said loudly at start). Throws
+   * (ScannerUnavailableError or any error) when the scanner cannot answer.
+   */
   scan: ((raw: Buffer) => Promise<ScanResult>) | null;
-  /** Throws ScannerUnavailableError (or any error) when the scanner cannot answer. */
   evaluate: (input: RuleInput, policy: CompiledPolicy) => Verdict[];
-  addDisclaimer: (raw: Buffer, policy: CompiledPolicy) => Buffer;
-  deliver: Record<IncomingMail['direction'], Deliverer>;
   /** Pass mail unscanned when the scanner is away (never by default). */
   failOpen: boolean;
+}
+
+/** What the message the judge is asked about is: who sent it how, to whom, and its bytes. */
+export type JudgedMail = Pick<IncomingMail, 'direction' | 'envelope' | 'authUser' | 'raw'>;
+
+export interface PipelineDeps extends JudgeDeps {
+  store: Store;
+  audit: AuditLog;
+  policy: () => CompiledPolicy;
+  vault: Vault;
+  addDisclaimer: (raw: Buffer, policy: CompiledPolicy) => Buffer;
+  deliver: Record<IncomingMail['direction'], Deliverer>;
+  /** Our host name, in the Received header (mail.relay.hostname); this machine's by default. */
+  hostname?: string;
   clock?: () => Date;
 }
 
@@ -60,76 +74,83 @@ const REPLY_TEXT: Record<'reject' | 'hold', (v: Verdict) => string> = {
 /** One line, printable ASCII: what goes into an SMTP reply or a header. */
 const ascii = (s: string, max = 300) => s.replace(/[^\x20-\x7e]/g, '?').slice(0, max);
 
+/**
+ * Everything the policy says about a message, without side effects: the MIME walk, the virus
+ * scan and the rules. Throws ScannerUnavailableError when the scanner is away and fail-open is off.
+ */
+export async function judge(
+  mail: JudgedMail,
+  policy: CompiledPolicy,
+  deps: JudgeDeps,
+): Promise<Judgement> {
+  const inspection = await deps.inspect(mail.raw, policy);
+  const verdicts: Verdict[] = [];
+  if (deps.scan) {
+    let result: ScanResult | null = null;
+    try {
+      result = await deps.scan(mail.raw);
+    } catch (err) {
+      if (!deps.failOpen) throw new ScannerUnavailableError((err as Error).message);
+      deps.log.error(
+        { err },
+        'VIRUS SCANNER UNAVAILABLE: mail.clamd.failOpen is on, so this message passes UNSCANNED',
+      );
+      verdicts.push({
+        rule: 'virus-scan-skipped',
+        action: 'tag',
+        clauseIds: ['SYS-4'],
+        reason: 'the virus scanner was unavailable and fail-open is configured',
+      });
+    }
+    if (result?.status === 'infected') {
+      const v = policy.mail.virusDetected;
+      verdicts.push({
+        rule: 'virus',
+        action: 'reject',
+        clauseIds: v.clauseIds,
+        reason: `a virus was found (${result.signature})`,
+        details: { signature: result.signature },
+        notify: v.notify,
+      });
+    } else if (result?.status === 'error') {
+      verdicts.push({
+        rule: 'virus-scan-error',
+        action: 'hold',
+        clauseIds: ['SYS-4'],
+        reason: `the message could not be scanned (${result.message})`,
+      });
+    }
+  }
+  for (const problem of inspection.problems) {
+    if (problem.code === 'bad-encoding' || problem.code === 'malformed-mime') continue;
+    verdicts.push({
+      rule: 'limits',
+      action: 'hold',
+      clauseIds: ['SYS-4', 'SYS-8'],
+      reason: `it could not be checked completely: ${problem.message}`,
+      details: { code: problem.code },
+    });
+  }
+  verdicts.push(
+    ...deps.evaluate(
+      {
+        direction: mail.direction,
+        envelopeSender: mail.envelope.from || null,
+        envelopeRecipients: mail.envelope.to,
+        authenticatedAddress: mail.authUser,
+        // The register of shared mailboxes comes with the governance registers.
+        sharedMailboxes: [],
+        inspection,
+      },
+      policy,
+    ),
+  );
+  return { inspection, verdicts, action: strictest(verdicts.map((v) => v.action)) };
+}
+
 export function createMailPipeline(deps: PipelineDeps) {
   const { store, audit, log } = deps;
   const clock = deps.clock ?? (() => new Date());
-
-  /** Everything the policy says about a message, without side effects. */
-  async function judge(mail: IncomingMail, policy: CompiledPolicy): Promise<Judgement> {
-    const inspection = await deps.inspect(mail.raw, policy);
-    const verdicts: Verdict[] = [];
-    if (deps.scan) {
-      let result: ScanResult | null = null;
-      try {
-        result = await deps.scan(mail.raw);
-      } catch (err) {
-        if (!deps.failOpen) throw new ScannerUnavailableError((err as Error).message);
-        log.error(
-          { err },
-          'VIRUS SCANNER UNAVAILABLE: mail.clamd.failOpen is on, so this message passes UNSCANNED',
-        );
-        verdicts.push({
-          rule: 'virus-scan-skipped',
-          action: 'tag',
-          clauseIds: ['SYS-4'],
-          reason: 'the virus scanner was unavailable and fail-open is configured',
-        });
-      }
-      if (result?.status === 'infected') {
-        const v = policy.mail.virusDetected;
-        verdicts.push({
-          rule: 'virus',
-          action: 'reject',
-          clauseIds: v.clauseIds,
-          reason: `a virus was found (${result.signature})`,
-          details: { signature: result.signature },
-          notify: v.notify,
-        });
-      } else if (result?.status === 'error') {
-        verdicts.push({
-          rule: 'virus-scan-error',
-          action: 'hold',
-          clauseIds: ['SYS-4'],
-          reason: `the message could not be scanned (${result.message})`,
-        });
-      }
-    }
-    for (const problem of inspection.problems) {
-      if (problem.code === 'bad-encoding' || problem.code === 'malformed-mime') continue;
-      verdicts.push({
-        rule: 'limits',
-        action: 'hold',
-        clauseIds: ['SYS-4', 'SYS-8'],
-        reason: `it could not be checked completely: ${problem.message}`,
-        details: { code: problem.code },
-      });
-    }
-    verdicts.push(
-      ...deps.evaluate(
-        {
-          direction: mail.direction,
-          envelopeSender: mail.envelope.from || null,
-          envelopeRecipients: mail.envelope.to,
-          authenticatedAddress: mail.authUser,
-          // The register of shared mailboxes comes with the governance registers.
-          sharedMailboxes: [],
-          inspection,
-        },
-        policy,
-      ),
-    );
-    return { inspection, verdicts, action: strictest(verdicts.map((v) => v.action)) };
-  }
 
   function recordRow(mail: IncomingMail, j: Judgement, id: string, status: string, at: string) {
     const i = j.inspection;
@@ -228,19 +249,30 @@ export function createMailPipeline(deps: PipelineDeps) {
     const at = clock().toISOString();
     let j: Judgement;
     try {
-      j = await judge(mail, policy);
+      j = await judge(mail, policy, deps);
     } catch (err) {
       if (err instanceof ScannerUnavailableError) {
         log.error(
           { err },
           'the virus scanner is unavailable: mail is deferred (4xx) until it is back',
         );
-        return { code: 451, message: '4.7.1 The virus scanner is unavailable; try again later' };
+        return { code: 451, message: '4.3.0 The virus scanner is unavailable; try again later' };
       }
       throw err;
     }
     const id = newTimeId();
     const deciding = j.verdicts.find((v) => v.action === j.action);
+    const received = receivedHeader({
+      helo: mail.helo,
+      clientIp: mail.clientIp,
+      clientName: mail.clientName ?? null,
+      hostname: deps.hostname ?? hostname(),
+      tls: mail.tls === true,
+      authenticated: mail.authUser !== null,
+      id,
+      recipients: mail.envelope.to,
+      at: new Date(at),
+    });
 
     if (j.action === 'reject') {
       await store.db
@@ -262,8 +294,11 @@ export function createMailPipeline(deps: PipelineDeps) {
     }
 
     if (j.action === 'hold') {
+      // Sealed with its Received header: a release passes on exactly what was sealed (with the
+      // disclaimer when outbound), and the trace says when and how the message came.
+      const kept = prependTrace(mail.raw, received);
       const contentId = newTimeId();
-      const sealed = deps.vault.seal(mail.raw, contentId);
+      const sealed = deps.vault.seal(kept, contentId);
       await store.db.transaction().execute(async (trx) => {
         await trx
           .insertInto('mail_content')
@@ -275,8 +310,8 @@ export function createMailPipeline(deps: PipelineDeps) {
             iv: sealed.iv,
             tag: sealed.tag,
             ciphertext: sealed.ciphertext,
-            size: mail.raw.length,
-            sha256: createHash('sha256').update(mail.raw).digest('hex'),
+            size: kept.length,
+            sha256: createHash('sha256').update(kept).digest('hex'),
           })
           .execute();
         await trx
@@ -298,19 +333,19 @@ export function createMailPipeline(deps: PipelineDeps) {
       return { code: 250, message: ascii(REPLY_TEXT.hold(deciding!), 400) };
     }
 
-    // allow, tag, warn-sender: stamp and deliver.
-    let raw = mail.raw;
-    if (mail.direction === 'outbound') raw = deps.addDisclaimer(raw, policy);
+    // allow, tag, warn-sender: stamp and deliver. The headers go on top as pieces of their own,
+    // the Received header last and uppermost, so a large message is not copied to be stamped.
+    const raw = mail.direction === 'outbound' ? deps.addDisclaimer(mail.raw, policy) : mail.raw;
     const tags = j.verdicts.filter((v) => v.action !== 'allow');
-    if (tags.length) {
-      const header = `X-Custos-Verdict: ${ascii(tags.map((v) => `${v.rule} (${v.clauseIds.join(' ')})`).join('; '), 900)}\r\n`;
-      raw = Buffer.concat([Buffer.from(header, 'latin1'), raw]);
-    }
+    const stamps = tags.length
+      ? `${received}X-Custos-Verdict: ${ascii(tags.map((v) => `${v.rule} (${v.clauseIds.join(' ')})`).join('; '), 900)}\r\n`
+      : received;
+    const pieces = [headerFor(raw, stamps), raw];
     await store.db
       .insertInto('mail_messages')
       .values(recordRow(mail, j, id, 'pending', at))
       .execute();
-    const delivery = await deps.deliver[mail.direction].send(mail.envelope, raw);
+    const delivery = await deps.deliver[mail.direction].send(mail.envelope, pieces);
     const status = delivery.ok ? 'delivered' : delivery.temporary ? 'failed' : 'rejected';
     try {
       await store.db
@@ -334,5 +369,5 @@ export function createMailPipeline(deps: PipelineDeps) {
     return replyFor(delivery, id);
   }
 
-  return { handle, judge };
+  return { handle };
 }

@@ -5,8 +5,10 @@
 // relay answers 250 only once the next hop has accepted the message or it is durably stored;
 // whenever the next hop, the scanner or the database is away, the answer is a temporary failure
 // (4xx), so the sender keeps the message and tries again. Nothing lost, nothing passed unscanned.
+// Every answer carries an RFC 3463 enhanced status code (ENHANCEDSTATUSCODES, RFC 2034): the
+// relay's own answers say theirs first ("550 5.7.1 Relaying denied"), smtp-server adds the rest.
 
-import { BlockList, isIP } from 'node:net';
+import { BlockList, isIP, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import {
   SMTPServer,
@@ -17,6 +19,7 @@ import {
 import type { Listener } from '../../api/server.ts';
 import type { Direction } from '../types.ts';
 import type { Delivery } from './deliver.ts';
+import { countReceived, MAX_HOPS } from './received.ts';
 
 /** What the relay needs from the rest of Custos, so that tests can give real local parts. */
 export interface RelayDeps {
@@ -50,7 +53,11 @@ export interface RelayOptions {
 export interface IncomingMail {
   direction: Direction;
   clientIp: string;
+  /** The client's name by reverse DNS; none when unknown. */
+  clientName?: string | null;
   helo: string | null;
+  /** The message came over STARTTLS (not when unknown). */
+  tls?: boolean;
   /** The authenticated person's id and user name (outbound). */
   personId: string | null;
   authUser: string | null;
@@ -146,6 +153,32 @@ function smtpError(code: number, message: string): Error & { responseCode: numbe
   return Object.assign(new Error(message), { responseCode: code });
 }
 
+/** A reply text that starts with its own enhanced status code ("5.7.1 Relaying denied"). */
+const OWN_CODE = /^[245]\.\d{1,3}\.\d{1,3} /;
+
+type Send = (code: number, data?: string | string[] | null, context?: string | false) => void;
+
+/**
+ * smtp-server gives every reply the enhanced code that usually goes with its number (550 is
+ * 5.1.1, "no such user"), and knows no way to be told another. The relay's own replies name
+ * theirs, so on each connection a reply that starts with a code is sent as it is; the others keep
+ * smtp-server's, except 538, which RFC 4954 gives 5.7.11 (encryption required for the mechanism).
+ */
+class Server extends SMTPServer {
+  override connect(socket: Socket, socketOptions?: Parameters<SMTPServer['connect']>[1]): void {
+    super.connect(socket, socketOptions);
+    let newest: { send: Send } | undefined;
+    for (const c of this.connections) newest = c as unknown as { send: Send };
+    if (!newest) return;
+    const send = newest.send.bind(newest);
+    newest.send = (code, data, context) => {
+      if (typeof data === 'string' && OWN_CODE.test(data)) send(code, data, false);
+      else if (code === 538 && typeof data === 'string') send(code, `5.7.11 ${data}`, false);
+      else send(code, data, context);
+    };
+  }
+}
+
 export async function startRelay(deps: RelayDeps, options: RelayOptions): Promise<Listener> {
   const trusted = networks(options.trustedNetworks);
   const isTrusted = (ip: string) => {
@@ -154,10 +187,11 @@ export async function startRelay(deps: RelayDeps, options: RelayOptions): Promis
   };
   const log = deps.log;
 
-  const server = new SMTPServer({
+  const server = new Server({
     name: options.hostname,
     banner: 'Custos mail gateway',
     size: options.maxMessageBytes,
+    hideENHANCEDSTATUSCODES: false,
     ...(options.tls ? { key: options.tls.key, cert: options.tls.cert } : { hideSTARTTLS: true }),
     authMethods: ['PLAIN', 'LOGIN'],
     authOptional: true,
@@ -230,17 +264,34 @@ export async function startRelay(deps: RelayDeps, options: RelayOptions): Promis
           );
           return;
         }
+        const raw = body.done();
+        // RFC 5321 6.3: a message that has passed this many servers is going round in a loop.
+        if (countReceived(raw) > MAX_HOPS) {
+          log.warn(
+            { client: session.remoteAddress, from: session.envelope.mailFrom },
+            'a message with more Received headers than the hop limit was refused: mail loop?',
+          );
+          callback(
+            smtpError(
+              554,
+              `5.4.6 Too many hops: the message has passed more than ${MAX_HOPS} mail servers (a mail loop?)`,
+            ),
+          );
+          return;
+        }
         const mail: IncomingMail = {
           direction: s.custos?.direction ?? 'inbound',
           clientIp: unmapped(session.remoteAddress),
+          clientName: session.clientHostname || null,
           helo: session.hostNameAppearsAs ?? null,
+          tls: session.secure === true,
           personId: s.custos?.personId ?? null,
           authUser: typeof session.user === 'string' ? session.user : null,
           envelope: {
             from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
             to: session.envelope.rcptTo.map((r) => r.address),
           },
-          raw: body.done(),
+          raw,
         };
         deps.handle(mail).then(
           (reply) => {
@@ -275,14 +326,22 @@ export async function startRelay(deps: RelayDeps, options: RelayOptions): Promis
   };
 }
 
+/** One line of printable ASCII, for an SMTP reply. */
+const replyText = (s: string, max = 400) => s.replace(/[^\x20-\x7e]/g, '?').slice(0, max);
+
 /** The reply for a delivery attempt. */
 export function replyFor(delivery: Delivery, id: string): SmtpReply {
   if (delivery.ok) return { code: 250, message: `2.0.0 Accepted, delivered as ${id}` };
   if (delivery.temporary) {
     return {
       code: 451,
-      message: `4.4.1 The next mail server did not take the message (${delivery.reply.slice(0, 200)}); try again later`,
+      message: replyText(
+        `${delivery.enhanced} Not delivered yet: ${delivery.reply}; try again later`,
+      ),
     };
   }
-  return { code: delivery.code, message: delivery.reply.slice(0, 400) };
+  return {
+    code: delivery.code,
+    message: replyText(`${delivery.enhanced} Not delivered: ${delivery.reply}`),
+  };
 }

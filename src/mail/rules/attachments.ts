@@ -78,14 +78,26 @@ const SAME_KIND = new Map([
 ]);
 const canonical = (extension: string) => SAME_KIND.get(extension) ?? extension;
 
+/**
+ * A file in disguise: its name says one type and its bytes another ("invoice.pdf" that is a
+ * Windows program). Only the bytes can say so: a file whose bytes say nothing is what its name
+ * says, and names of the same kind (.jpeg and .jpg) do not disagree.
+ */
+export function isDisguised(a: AttachmentInfo): boolean {
+  const named = nameExtension(a.name);
+  return (
+    a.detectedType !== null &&
+    a.extension !== null &&
+    named !== null &&
+    canonical(named) !== canonical(a.extension)
+  );
+}
+
 /** "invoice.pdf is really a Windows program", "setup.exe is a Windows program". */
 export function describeAttachment(a: AttachmentInfo, fallback: string): string {
   const extension = a.extension ?? nameExtension(a.name);
   const kind = (extension && KINDS[extension]) || fallback;
-  const named = nameExtension(a.name);
-  const disguised =
-    a.extension !== null && named !== null && canonical(named) !== canonical(a.extension);
-  return `${attachmentLabel(a)} is ${disguised ? 'really ' : ''}${kind}`;
+  return `${attachmentLabel(a)} is ${isDisguised(a) ? 'really ' : ''}${kind}`;
 }
 
 type Category = 'executables' | 'scripts' | 'macros' | 'encryptedArchives';

@@ -3,7 +3,12 @@
 // know nothing of SMTP, storage or the network.
 
 export { addressesIn, addressOf, createDomainTest, domainOf } from './addresses.ts';
-export { attachmentPolicyVerdicts, describeAttachment, nameExtension } from './attachments.ts';
+export {
+  attachmentPolicyVerdicts,
+  describeAttachment,
+  isDisguised,
+  nameExtension,
+} from './attachments.ts';
 export {
   type CompiledMailRules,
   compileMailRules,
