@@ -148,19 +148,25 @@ function rng(seed: number) {
 
 /**
  * `total` queries (A), as lines of a dnsperf file ("name A"): half listed names (as they are, with
- * www. or another subdomain), half allowed names drawn from a pool of `allowedPool`.
+ * www. or another subdomain) drawn from `blockedPool` of them (0: from the whole list), half
+ * allowed names drawn from a pool of `allowedPool`.
  */
 export function queryFile(
   names: string[],
   total: number,
   allowedPool: number,
   salt: string,
+  blockedPool = 0,
 ): string {
   const random = rng(total + allowedPool);
+  const listed =
+    blockedPool > 0
+      ? Array.from({ length: blockedPool }, () => names[Math.floor(random() * names.length)]!)
+      : names;
   const lines: string[] = [];
   for (let i = 0; i < total; i++) {
     if (i % 2 === 0) {
-      const name = names[Math.floor(random() * names.length)]!;
+      const name = listed[Math.floor(random() * listed.length)]!;
       const r = random();
       lines.push(`${r < 0.34 ? name : r < 0.67 ? `www.${name}` : `cdn${i % 97}.${name}`} A`);
     } else {

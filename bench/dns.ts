@@ -7,6 +7,7 @@
 // Run it (about two minutes):
 //   npx tsx bench/dns.ts
 //   npx tsx bench/dns.ts --runs 5 --queries 100000 --no-pin
+//   npx tsx bench/dns.ts --blocked-pool 0
 //
 // Block list: the 18 UT1 categories of the peer baselines from lists/ut1 (about 199,600 names),
 // given to Unbound as `local-zone: "name" always_nxdomain` (num-threads: 1), to dnsmasq as
@@ -15,9 +16,12 @@
 // Custos runs as it does in production: the web engine per query, block answers from the pack
 // (the block-page address), activity recorded to SQLite.
 // Queries (A): half blocked (listed names, with www. or another subdomain), half allowed. Steady
-// state: 100,000 queries whose allowed half repeats 5,000 names, after a warm-up pass (median of
-// --runs passes); empty cache: one pass over 100,000 queries whose allowed half are names the
-// server was never asked (about 39,000 distinct), each forwarded once. "custos-no-activity" is the
+// state: 100,000 queries whose blocked half comes from 5,000 listed names and whose allowed half
+// repeats 5,000 names, a school's working set, after a warm-up pass (median of --runs passes);
+// --blocked-pool 0 draws the blocked half from the whole list instead, so that nearly every
+// blocked query is a name new to the pass (each a new activity record for Custos). Empty cache:
+// one pass over 100,000 queries whose allowed half are names the server was never asked (about
+// 39,000 distinct), each forwarded once. "custos-no-activity" is the
 // same filter without activity records, to show what recording every decision costs. All servers
 // run at once and the passes alternate between them, so that the machine's load falls on each.
 // Pinned (the default): each server on CPU 0 (`taskset -c 0`), dnsperf (`-c 10 -T 1 -q 200`) and the
@@ -54,6 +58,9 @@ const { values: args } = parseArgs({
     child: { type: 'string' },
     runs: { type: 'string', default: '3' },
     queries: { type: 'string', default: '100000' },
+    // Steady state's blocked half comes from this many listed names (0: the whole list, so
+    // nearly every blocked query is a name not asked for before in the pass).
+    'blocked-pool': { type: 'string', default: '5000' },
     'no-pin': { type: 'boolean', default: false },
   },
 });
@@ -249,7 +256,8 @@ async function main(): Promise<void> {
   try {
     const names = listedNames();
     console.log(`block list: ${CATEGORIES.length} UT1 categories, ${names.length} DNS names`);
-    writeFileSync(join(dir, 'steady.txt'), queryFile(names, total, 5000, 'warm'));
+    const blockedPool = Number(args['blocked-pool']);
+    writeFileSync(join(dir, 'steady.txt'), queryFile(names, total, 5000, 'warm', blockedPool));
     writeFileSync(
       join(dir, 'unbound.conf'),
       [

@@ -14,6 +14,7 @@ import { activeHoldersOf } from '../../notify/recipients.ts';
 import type { CompiledPolicy } from '../../policy/compiled.ts';
 import { newTimeId, toJson } from '../../store/columns.ts';
 import type { Store } from '../../store/database.ts';
+import { createGroupCommit } from '../../store/group-commit.ts';
 import type { Vault } from '../../vault/vault.ts';
 import type { RuleInput } from '../rules/evaluate.ts';
 import {
@@ -150,6 +151,9 @@ export async function judge(
 
 export function createMailPipeline(deps: PipelineDeps) {
   const { store, audit, log } = deps;
+  // The records of messages passed on, committed together with those of other messages in
+  // flight: each still durable before its message goes on, or before the answer.
+  const records = createGroupCommit(store);
   const clock = deps.clock ?? (() => new Date());
 
   function recordRow(mail: IncomingMail, j: Judgement, id: string, status: string, at: string) {
@@ -341,22 +345,20 @@ export function createMailPipeline(deps: PipelineDeps) {
       ? `${received}X-Custos-Verdict: ${ascii(tags.map((v) => `${v.rule} (${v.clauseIds.join(' ')})`).join('; '), 900)}\r\n`
       : received;
     const pieces = [headerFor(raw, stamps), raw];
-    await store.db
-      .insertInto('mail_messages')
-      .values(recordRow(mail, j, id, 'pending', at))
-      .execute();
+    const pending = recordRow(mail, j, id, 'pending', at);
+    await records.run((db) => db.insertInto('mail_messages').values(pending).execute());
     const delivery = await deps.deliver[mail.direction].send(mail.envelope, pieces);
     const status = delivery.ok ? 'delivered' : delivery.temporary ? 'failed' : 'rejected';
     try {
-      await store.db
-        .updateTable('mail_messages')
-        .set({
-          status,
-          next_hop_reply: delivery.reply.slice(0, 1000),
-          updated_at: clock().toISOString(),
-        })
-        .where('id', '=', id)
-        .execute();
+      const reply = delivery.reply.slice(0, 1000);
+      const updatedAt = clock().toISOString();
+      await records.run((db) =>
+        db
+          .updateTable('mail_messages')
+          .set({ status, next_hop_reply: reply, updated_at: updatedAt })
+          .where('id', '=', id)
+          .execute(),
+      );
     } catch (err) {
       // Delivered already: the answer must still be 250, or the sender would send it twice.
       log.error({ err, id }, 'a delivered message could not be marked delivered');
