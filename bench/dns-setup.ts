@@ -7,13 +7,13 @@ import pino from 'pino';
 import { loadConfig } from '../src/config/config.ts';
 import { createPolicyHolder } from '../src/policy/holder.ts';
 import { formatPackError, loadPolicyPackFromText } from '../src/policy/loader.ts';
-import { newId } from '../src/store/columns.ts';
 import { openStore } from '../src/store/database.ts';
 import { migrate } from '../src/store/migrations/index.ts';
 import { type ActivityRecorder, createActivityRecorder } from '../src/webfilter/activity.ts';
 import { loadCategoryFolder, normaliseHost } from '../src/webfilter/categories/index.ts';
 import { type DnsFilter, startDnsFilter } from '../src/webfilter/dns/server.ts';
 import { createWebFilterState } from '../src/webfilter/state.ts';
+import { addDevice, addPerson } from '../test/support/seed.ts';
 import { BASELINE_CATEGORIES, LISTS, ROOT } from './baseline.ts';
 
 const PACK = join(ROOT, 'policy-packs/palfrey-infant/policy.yaml');
@@ -56,42 +56,12 @@ export async function startBenchFilter(options: {
 }): Promise<BenchFilter> {
   const store = await openStore({ sqlitePath: join(options.dir, `custos-${process.pid}.db`) });
   await migrate(store);
-  const now = new Date().toISOString();
-  const personId = newId();
-  await store.db
-    .insertInto('people')
-    .values({
-      id: personId,
-      staff_id: null,
-      email: 'bench@school.test',
-      given_name: 'Bench',
-      family_name: 'Mark',
-      kind: 'employee',
-      status: 'active',
-      start_date: null,
-      leave_date: null,
-      supervised_use: 0,
-      created_at: now,
-      updated_at: now,
-    })
-    .execute();
-  await store.db
-    .insertInto('devices')
-    .values({
-      id: newId(),
-      person_id: personId,
-      kind: 'laptop',
-      label: 'bench',
-      mac: null,
-      hostname: null,
-      ip: '127.0.0.1',
-      status: 'approved',
-      approved_by: null,
-      approved_at: now,
-      created_at: now,
-      updated_at: now,
-    })
-    .execute();
+  const personId = await addPerson(store, {
+    email: 'bench@school.test',
+    givenName: 'Bench',
+    familyName: 'Mark',
+  });
+  await addDevice(store, personId, { label: 'bench' });
   const { index } = await loadCategoryFolder(LISTS, { only: CATEGORIES });
   const log = pino({ level: 'warn' }, pino.destination(2));
   const state = await createWebFilterState({

@@ -30,6 +30,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import { freePort } from '../test/support/ports.ts';
 import { BASELINE_CATEGORIES, LISTS, ROOT } from './baseline.ts';
 
 const CATEGORIES = BASELINE_CATEGORIES;
@@ -64,47 +65,15 @@ async function serveCustos(port: number): Promise<void> {
   const { createActivityRecorder } = await import('../src/webfilter/activity.ts');
   const { startProxy } = await import('../src/webfilter/proxy/server.ts');
   const { loadConfig } = await import('../src/config/config.ts');
+  const { addDevice, addPerson } = await import('../test/support/seed.ts');
   const dir = mkdtempSync(path.join(tmpdir(), 'custos-bench-proxy-'));
   const store = await openStore({ sqlitePath: path.join(dir, 'custos.db') });
   await migrate(store);
   const pack = await loadPolicyPack(path.join(ROOT, 'policy-packs/palfrey-infant'));
   if (!pack.ok) throw new Error('the shipped pack does not load');
   const policy = createPolicyHolder(pack.policy);
-  const now = new Date().toISOString();
-  await store.db
-    .insertInto('people')
-    .values({
-      id: 'p1',
-      staff_id: null,
-      email: 'amy@school.test',
-      given_name: 'Amy',
-      family_name: 'T',
-      kind: 'employee',
-      status: 'active',
-      start_date: null,
-      leave_date: null,
-      supervised_use: 0,
-      created_at: now,
-      updated_at: now,
-    })
-    .execute();
-  await store.db
-    .insertInto('devices')
-    .values({
-      id: 'd1',
-      person_id: 'p1',
-      kind: 'laptop',
-      label: 'Amy laptop',
-      mac: null,
-      hostname: null,
-      ip: '127.0.0.1',
-      status: 'approved',
-      approved_by: null,
-      approved_at: now,
-      created_at: now,
-      updated_at: now,
-    })
-    .execute();
+  const personId = await addPerson(store, { id: 'p1', email: 'amy@school.test', familyName: 'T' });
+  await addDevice(store, personId, { id: 'd1' });
   const { index } = await loadCategoryFolder(LISTS, { only: CATEGORIES });
   const state = await createWebFilterState({ store, policy, lists: index });
   const log = pino({ level: 'warn' }, pino.destination(2));
@@ -202,14 +171,6 @@ if (args.serve) {
 }
 
 // --- the harness ---------------------------------------------------------------------------------
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as net.AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
 async function waitForPort(port: number, ms = 30_000): Promise<void> {
   const until = Date.now() + ms;
   while (Date.now() < until) {

@@ -194,6 +194,23 @@ export function useMailActivity(range: { from: string; to: string }) {
   });
 }
 
+export interface ScannerStatus {
+  answering: boolean;
+  address: string;
+  failOpen: boolean;
+  message: string;
+}
+
+/** Whether clamd answers; asked again every minute while the Mail screen is open. */
+export function useScannerStatus(enabled: boolean) {
+  return useQuery({
+    queryKey: ['mail', 'scanner'],
+    queryFn: () => api<ScannerStatus>('/api/mail/scanner'),
+    enabled,
+    refetchInterval: 60_000,
+  });
+}
+
 export function useMailRules() {
   return useQuery({
     queryKey: ['mail', 'rules'],

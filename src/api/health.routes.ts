@@ -1,7 +1,10 @@
 // /healthz answers while the process runs; /readyz only when the store answers and a policy is
-// loaded, so a load balancer or systemd can tell "alive" from "able to serve".
+// loaded, so a load balancer or systemd can tell "alive" from "able to serve". /readyz also says
+// whether the mail gateway's virus scanner answers, and warns when mail.clamd.failOpen is on: the
+// web filter and the console serve without clamd, so it is a warning, not "not ready".
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { scannerStatus } from '../mail/clamd.ts';
 import type { AppContext } from './context.ts';
 import { errorBody } from './errors.ts';
 
@@ -26,7 +29,8 @@ export const healthRoutes =
         config: { permission: 'public' },
         schema: {
           tags: ['health'],
-          summary: 'Readiness: the store answers and a policy is loaded',
+          summary:
+            'Readiness: the store answers and a policy is loaded; with the virus scanner status and warnings',
         },
       },
       async (_request, reply) => {
@@ -41,7 +45,18 @@ export const healthRoutes =
           );
         }
         const policy = ctx.policy.current();
-        return { status: 'ready', store: ctx.store.dialect, policy: policy.name };
+        const scanner = await scannerStatus(ctx.config.mail.clamd);
+        const warnings = !scanner.answering || scanner.failOpen ? [scanner.message] : [];
+        return {
+          status: 'ready',
+          store: ctx.store.dialect,
+          policy: policy.name,
+          mail: {
+            scanner: scanner.answering ? 'answering' : 'not answering',
+            failOpen: scanner.failOpen,
+          },
+          warnings,
+        };
       },
     );
   };

@@ -355,3 +355,35 @@ export function clamdOptionsFromConfig(clamd: Config['mail']['clamd']): ClamdOpt
     maxConcurrent: clamd.maxConcurrent,
   };
 }
+
+/** Whether the virus scanner answers, and what the gateway does meanwhile (SYS-4, SYS-7). */
+export interface ScannerStatus {
+  answering: boolean;
+  /** Where clamd is expected (host:port or socket). */
+  address: string;
+  /** mail.clamd.failOpen: mail passes unscanned while clamd is away. */
+  failOpen: boolean;
+  /** What it means for mail, in a sentence for the console and the health check. */
+  message: string;
+}
+
+/** Asks clamd once (PING, within `timeoutMs`); never throws. */
+export async function scannerStatus(
+  clamd: Config['mail']['clamd'],
+  timeoutMs = 1000,
+): Promise<ScannerStatus> {
+  const client = new ClamdClient(clamdOptionsFromConfig(clamd));
+  const answering = await client.ping(timeoutMs).then(
+    () => true,
+    () => false,
+  );
+  const { failOpen } = clamd;
+  const message = answering
+    ? failOpen
+      ? 'The virus scanner answers. mail.clamd.failOpen is on: if it stops answering, mail will pass UNSCANNED.'
+      : 'The virus scanner answers: every message is scanned.'
+    : failOpen
+      ? 'The virus scanner does not answer and mail.clamd.failOpen is on: mail is passing UNSCANNED. Start clamd (systemctl start clamav-daemon) now.'
+      : 'The virus scanner does not answer: mail is deferred (senders retry later) until it does. Start clamd (systemctl start clamav-daemon).';
+  return { answering, address: client.address, failOpen, message };
+}

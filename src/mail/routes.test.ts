@@ -265,6 +265,50 @@ describeEachStore('the mail gateway reports over HTTP', (db) => {
     );
   });
 
+  it('SYS-4, SYS-7: the scanner status says mail waits while clamd is away, and says loudly when fail-open lets it pass unscanned', async () => {
+    const closed = await setup(db.store);
+    const sbm = await signedInAs(closed.ctx, ['sbm']);
+    const ask = async (app: FastifyInstance, headers: Record<string, string>) =>
+      (await app.inject({ method: 'GET', url: '/api/mail/scanner', headers })).json();
+    expect(await ask(closed.app, sbm.headers)).toMatchObject({
+      answering: false,
+      failOpen: false,
+      message: expect.stringMatching(/deferred.*Start clamd/),
+    });
+    const open = await setup(db.store, { config: { 'mail.clamd.failOpen': true } });
+    const support = await signedInAs(open.ctx, ['it_support']);
+    expect(await ask(open.app, support.headers)).toMatchObject({
+      answering: false,
+      failOpen: true,
+      message: expect.stringMatching(/passing UNSCANNED/),
+    });
+    const staff = await signedInAs(open.ctx, ['staff']);
+    const refused = await open.app.inject({
+      method: 'GET',
+      url: '/api/mail/scanner',
+      headers: staff.headers,
+    });
+    expect(refused.statusCode).toBe(403);
+  });
+
+  it.skipIf(clamdProblem !== null)(
+    'SYS-4: the scanner status says when clamd answers',
+    async () => {
+      const t = await setup(db.store, { clamdPort: clamd!.port });
+      const sbm = await signedInAs(t.ctx, ['sbm']);
+      const status = await t.app.inject({
+        method: 'GET',
+        url: '/api/mail/scanner',
+        headers: sbm.headers,
+      });
+      expect(status.json()).toMatchObject({
+        answering: true,
+        failOpen: false,
+        message: 'The virus scanner answers: every message is scanned.',
+      });
+    },
+  );
+
   it.skipIf(clamdProblem !== null)(
     'SYS-4, SYS-7: with clamd answering, a test names the virus it finds',
     async () => {

@@ -7,6 +7,7 @@ import type { AppContext } from '../api/context.ts';
 import type { Principal } from '../auth/principal.ts';
 import { AppError } from '../shared/errors.ts';
 import { createMailActivityService } from './activity.service.ts';
+import { scannerStatus } from './clamd.ts';
 import { createQuarantineService } from './quarantine.service.ts';
 import { mailRulesOf } from './rules-view.service.ts';
 import {
@@ -94,6 +95,27 @@ export const mailRoutes =
       },
       async (request) =>
         quarantine.delete(request.params.id, actor(request.principal), request.body.note),
+    );
+
+    app.get(
+      '/scanner',
+      {
+        config: { permission: 'mail.reports' },
+        schema: {
+          tags: ['mail'],
+          summary:
+            'Whether the virus scanner (clamd) answers now, and whether mail.clamd.failOpen lets mail pass unscanned while it does not (SYS-4, SYS-7)',
+          response: {
+            200: z.object({
+              answering: z.boolean(),
+              address: z.string(),
+              failOpen: z.boolean(),
+              message: z.string(),
+            }),
+          },
+        },
+      },
+      async () => scannerStatus(ctx.config.mail.clamd),
     );
 
     app.get(

@@ -12,7 +12,7 @@ import type { Config } from '../config/config.ts';
 import { createVault, loadOrCreateMasterKey } from '../vault/vault.ts';
 import { createProxyAuthenticator } from '../webfilter/proxy/auth.ts';
 import { mailChecks } from './checks.ts';
-import { ClamdClient, clamdOptionsFromConfig } from './clamd.ts';
+import { ClamdClient, clamdOptionsFromConfig, scannerStatus } from './clamd.ts';
 import { createQuarantine } from './quarantine.ts';
 import { createDeliverer, type Deliverer, type NextHop } from './relay/deliver.ts';
 import { createMxDeliverer } from './relay/deliver-mx.ts';
@@ -120,15 +120,9 @@ export async function startMailService(
   const parts = gatewayPartsOf(config);
   const { vault, deliver } = parts;
   const scanner = new ClamdClient(clamdOptionsFromConfig(config.mail.clamd));
-  try {
-    await scanner.ping();
-  } catch (err) {
-    mailLog.error(
-      { err, clamd: scanner.address, failOpen: config.mail.clamd.failOpen },
-      config.mail.clamd.failOpen
-        ? 'clamd does not answer: mail.clamd.failOpen is on, so mail will pass UNSCANNED until it does'
-        : 'clamd does not answer: mail will be deferred (4xx) until it does; start clamav-daemon',
-    );
+  const status = await scannerStatus(config.mail.clamd);
+  if (!status.answering || status.failOpen) {
+    mailLog.error({ clamd: status.address, failOpen: status.failOpen }, status.message);
   }
   const checks = mailChecks();
   const pipeline = createMailPipeline({

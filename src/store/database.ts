@@ -56,7 +56,9 @@ function openSqlite(file: string): Store {
   database.pragma('synchronous = FULL');
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  const db = new Kysely<Database>({
+    dialect: new SqliteDialect({ database: withStatementCache(database) }),
+  });
   return {
     db,
     dialect: 'sqlite',
@@ -67,6 +69,36 @@ function openSqlite(file: string): Store {
     },
     async destroy() {
       await db.destroy();
+    },
+  };
+}
+
+/** Statements kept prepared, by their SQL; past this many, the oldest goes. */
+const STATEMENT_CACHE_SIZE = 500;
+
+/**
+ * The connection as Kysely sees it, with each statement prepared once: Kysely prepares every
+ * query it runs, and preparing costs more than running most of ours. The queries Kysely builds
+ * for the same call are the same text with different parameters, so they are found again here.
+ * Kysely runs one query at a time on the connection, so a statement is never in use twice.
+ */
+export function withStatementCache(database: SqliteDatabase.Database) {
+  const statements = new Map<string, SqliteDatabase.Statement>();
+  return {
+    prepare(sqlText: string): SqliteDatabase.Statement {
+      let statement = statements.get(sqlText);
+      if (statement === undefined) {
+        statement = database.prepare(sqlText);
+        if (statements.size >= STATEMENT_CACHE_SIZE) {
+          statements.delete(statements.keys().next().value!);
+        }
+        statements.set(sqlText, statement);
+      }
+      return statement;
+    },
+    close(): void {
+      statements.clear();
+      database.close();
     },
   };
 }

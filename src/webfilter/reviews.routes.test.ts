@@ -1,11 +1,12 @@
 import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
 import { expect, it } from 'vitest';
 import { signedInAs, testContext } from '../../test/support/app.ts';
+import { addDevice } from '../../test/support/seed.ts';
 import { describeEachStore } from '../../test/support/stores.ts';
 import { buildApp } from '../api/app.ts';
 import type { AppContext } from '../api/context.ts';
 import { listOutbox } from '../notify/outbox.ts';
-import { newId } from '../store/columns.ts';
 import { recordReviewRequest } from './proxy/reviews.ts';
 import { KIND_REVIEW_DECIDED } from './reviews.messages.ts';
 import { stopWebFilter } from './runtime.ts';
@@ -14,10 +15,19 @@ const MINI = path.resolve(import.meta.dirname, '../../test/fixtures/lists/ut1-mi
 const SITE = 'epinions.com'; // social networking in the mini lists: blocked for staff (SYS-5)
 
 describeEachStore('site review requests', (db) => {
-  async function setup() {
+  /**
+   * Runs a test against the app over the mini lists, closing the app and stopping the web filter
+   * however the test ends.
+   */
+  async function withApp(test: (ctx: AppContext, app: FastifyInstance) => Promise<void>) {
     const ctx = await testContext(db.store, { config: { 'webfilter.lists': MINI } });
     const { app } = await buildApp(ctx);
-    return { ctx, app };
+    try {
+      await test(ctx, app);
+    } finally {
+      await app.close();
+      await stopWebFilter(db.store);
+    }
   }
 
   /** A person in the directory with a registered device, who asks from the block page. */
@@ -28,25 +38,8 @@ describeEachStore('site review requests', (db) => {
       .set({ given_name: 'Amy', family_name: 'Teacher' })
       .where('id', '=', person.personId)
       .execute();
-    const deviceId = newId();
     const now = ctx.clock().toISOString();
-    await ctx.store.db
-      .insertInto('devices')
-      .values({
-        id: deviceId,
-        person_id: person.personId,
-        kind: 'laptop',
-        label: 'Amy laptop',
-        mac: null,
-        hostname: null,
-        ip: '10.0.0.21',
-        status: 'approved',
-        approved_by: null,
-        approved_at: now,
-        created_at: now,
-        updated_at: now,
-      })
-      .execute();
+    const deviceId = await addDevice(ctx.store, person.personId, { ip: '10.0.0.21', now });
     return { ...person, deviceId, email: `${person.personId}@school.test` };
   }
 
@@ -66,11 +59,31 @@ describeEachStore('site review requests', (db) => {
       reason: 'Our Year 2 topic uses reviews from this site.',
     });
 
-  it('MIS-1, SYS-5: a request is listed with who asked, when, why and what blocked it', async () => {
-    const { ctx, app } = await setup();
-    try {
-      const amy = await requester(ctx);
-      const id = await ask(ctx, { personId: amy.personId, deviceId: amy.deviceId });
+  /** A decision on a request, as the console sends it. */
+  const decide = (
+    app: FastifyInstance,
+    who: { headers: Record<string, string> },
+    id: string,
+    decision: 'allow' | 'decline',
+    note: string,
+  ) =>
+    app.inject({
+      method: 'POST',
+      url: `/api/webfilter/reviews/${id}/decision`,
+      headers: who.headers,
+      payload: { decision, note },
+    });
+
+  /** Amy, from her registered device, asks for SITE: the requester and the id of the request. */
+  async function amyAsks(ctx: AppContext) {
+    const amy = await requester(ctx);
+    const id = await ask(ctx, { personId: amy.personId, deviceId: amy.deviceId });
+    return { amy, id };
+  }
+
+  it('MIS-1, SYS-5: a request is listed with who asked, when, why and what blocked it', () =>
+    withApp(async (ctx, app) => {
+      const { amy, id } = await amyAsks(ctx);
       const it = await signedInAs(ctx, ['it_support']);
       const res = await app.inject({
         method: 'GET',
@@ -118,17 +131,11 @@ describeEachStore('site review requests', (db) => {
         headers: staff.headers,
       });
       expect(refused.statusCode).toBe(403);
-    } finally {
-      await app.close();
-      await stopWebFilter(db.store);
-    }
-  });
+    }));
 
-  it('MIS-1: allowing puts the site on the allow list at once, audited, and the requester is told', async () => {
-    const { ctx, app } = await setup();
-    try {
-      const amy = await requester(ctx);
-      const id = await ask(ctx, { personId: amy.personId, deviceId: amy.deviceId });
+  it('MIS-1: allowing puts the site on the allow list at once, audited, and the requester is told', () =>
+    withApp(async (ctx, app) => {
+      const { amy, id } = await amyAsks(ctx);
       const sbm = await signedInAs(ctx, ['sbm']);
       const test = async () =>
         (
@@ -140,12 +147,7 @@ describeEachStore('site review requests', (db) => {
         ).json().action;
       expect(await test()).toBe('block');
 
-      const res = await app.inject({
-        method: 'POST',
-        url: `/api/webfilter/reviews/${id}/decision`,
-        headers: sbm.headers,
-        payload: { decision: 'allow', note: 'Needed for the Year 2 topic this term.' },
-      });
+      const res = await decide(app, sbm, id, 'allow', 'Needed for the Year 2 topic this term.');
       expect(res.statusCode).toBe(200);
       expect(res.json()).toMatchObject({
         notified: true,
@@ -189,12 +191,7 @@ describeEachStore('site review requests', (db) => {
       expect(mail[0]!.text).toContain('“Needed for the Year 2 topic this term.”');
 
       // A request is decided once.
-      const again = await app.inject({
-        method: 'POST',
-        url: `/api/webfilter/reviews/${id}/decision`,
-        headers: sbm.headers,
-        payload: { decision: 'decline', note: 'Changed my mind.' },
-      });
+      const again = await decide(app, sbm, id, 'decline', 'Changed my mind.');
       expect(again.statusCode).toBe(409);
       const list = await app.inject({
         method: 'GET',
@@ -202,24 +199,19 @@ describeEachStore('site review requests', (db) => {
         headers: sbm.headers,
       });
       expect(list.json()).toMatchObject({ open: 0, requests: [{ id, status: 'allowed' }] });
-    } finally {
-      await app.close();
-      await stopWebFilter(db.store);
-    }
-  });
+    }));
 
-  it('MIS-1: declining leaves the site blocked and e-mails the note to the requester', async () => {
-    const { ctx, app } = await setup();
-    try {
-      const amy = await requester(ctx);
-      const id = await ask(ctx, { personId: amy.personId, deviceId: amy.deviceId });
+  it('MIS-1: declining leaves the site blocked and e-mails the note to the requester', () =>
+    withApp(async (ctx, app) => {
+      const { id } = await amyAsks(ctx);
       const it = await signedInAs(ctx, ['it_support']);
-      const res = await app.inject({
-        method: 'POST',
-        url: `/api/webfilter/reviews/${id}/decision`,
-        headers: it.headers,
-        payload: { decision: 'decline', note: 'Use the reviews in the shared drive instead.' },
-      });
+      const res = await decide(
+        app,
+        it,
+        id,
+        'decline',
+        'Use the reviews in the shared drive instead.',
+      );
       expect(res.statusCode).toBe(200);
       expect(res.json().request.status).toBe('refused');
       expect(await db.store.db.selectFrom('web_lists').selectAll().execute()).toEqual([]);
@@ -235,30 +227,15 @@ describeEachStore('site review requests', (db) => {
       expect(mail!.text).toContain('“Use the reviews in the shared drive instead.”');
       // A note is required: the requester is told why.
       const other = await ask(ctx);
-      const bare = await app.inject({
-        method: 'POST',
-        url: `/api/webfilter/reviews/${other}/decision`,
-        headers: it.headers,
-        payload: { decision: 'decline', note: ' ' },
-      });
+      const bare = await decide(app, it, other, 'decline', ' ');
       expect(bare.statusCode).toBe(400);
-    } finally {
-      await app.close();
-      await stopWebFilter(db.store);
-    }
-  });
+    }));
 
-  it('MIS-1: a request from an unknown device is decided without an e-mail; a host on the deny list is not allowed', async () => {
-    const { ctx, app } = await setup();
-    try {
+  it('MIS-1: a request from an unknown device is decided without an e-mail; a host on the deny list is not allowed', () =>
+    withApp(async (ctx, app) => {
       const sbm = await signedInAs(ctx, ['sbm']);
       const unknown = await ask(ctx);
-      const res = await app.inject({
-        method: 'POST',
-        url: `/api/webfilter/reviews/${unknown}/decision`,
-        headers: sbm.headers,
-        payload: { decision: 'decline', note: 'Not for school devices.' },
-      });
+      const res = await decide(app, sbm, unknown, 'decline', 'Not for school devices.');
       expect(res.json()).toMatchObject({ notified: false, request: { requester: { name: null } } });
       expect(await listOutbox(db.store.db, { kind: KIND_REVIEW_DECIDED })).toEqual([]);
 
@@ -269,12 +246,7 @@ describeEachStore('site review requests', (db) => {
         payload: { list: 'deny', host: 'games.example', reason: 'Not in school time' },
       });
       const denied = await ask(ctx, { host: 'games.example' });
-      const refused = await app.inject({
-        method: 'POST',
-        url: `/api/webfilter/reviews/${denied}/decision`,
-        headers: sbm.headers,
-        payload: { decision: 'allow', note: 'Fine.' },
-      });
+      const refused = await decide(app, sbm, denied, 'allow', 'Fine.');
       expect(refused.statusCode).toBe(409);
       expect(refused.json().error.message).toContain("on the school's deny list");
       const row = await db.store.db
@@ -283,15 +255,10 @@ describeEachStore('site review requests', (db) => {
         .where('id', '=', denied)
         .executeTakeFirstOrThrow();
       expect(row.status).toBe('open');
-    } finally {
-      await app.close();
-      await stopWebFilter(db.store);
-    }
-  });
+    }));
 
-  it('MIS-1: Needs my attention shows the open requests to those who decide them', async () => {
-    const { ctx, app } = await setup();
-    try {
+  it('MIS-1: Needs my attention shows the open requests to those who decide them', () =>
+    withApp(async (ctx, app) => {
       await ask(ctx);
       await ask(ctx, { host: 'esnips.com' });
       const attention = async (roles: string[]) => {
@@ -312,9 +279,5 @@ describeEachStore('site review requests', (db) => {
       expect(await attention(['sbm'])).toMatchObject({ count: 2 });
       expect(await attention(['staff'])).toBeUndefined();
       expect(await attention(['headteacher'])).toBeUndefined();
-    } finally {
-      await app.close();
-      await stopWebFilter(db.store);
-    }
-  });
+    }));
 });

@@ -384,4 +384,26 @@ describe.skipIf(clamdProblem !== null)('the mail screens', { timeout: 180_000 },
     await checkAccessibility(page, 'mail, rules');
     await screenshot(page, 'mail-rules');
   });
+
+  // Last: it stops clamd.
+  it('SYS-4, SYS-7: when the virus scanner stops, the Mail screen says mail waits for it and what to do; the sender is told to try later', async (ctx) => {
+    await clamd.stop();
+    const page = await h.page(ctx, { signedInAs: sbm });
+    await page.goto('/mail');
+    const warning = page
+      .getByRole('alert')
+      .filter({ hasText: 'Mail is waiting for the virus scanner' });
+    await warning.getByText(/deferred .* Start clamd \(systemctl start clamav-daemon\)/).waitFor();
+    await page.mouse.move(1300, 740);
+    await checkAccessibility(page, 'mail, scanner down');
+    await screenshot(page, 'mail-scanner-down');
+    const raw = Buffer.from(
+      'From: parent@example.org\r\nTo: office@palfreyinfant.co.uk\r\nSubject: Trip\r\n\r\nSee you there.\r\n',
+    );
+    await expect(
+      send({ from: 'parent@example.org', to: ['office@palfreyinfant.co.uk'] }, raw, {
+        untrusted: true,
+      }),
+    ).rejects.toThrow(/451 4\.3\.0/);
+  });
 });

@@ -23,12 +23,14 @@ import { describe, expect, it } from 'vitest';
 import { fromJson } from '../../src/store/columns.ts';
 import { clamdProblem } from '../support/clamd.ts';
 import {
+  deliveredId,
   fromParent,
   type Gateway,
   gateway,
+  OFFICE,
+  PARENT,
   rawSmtp,
   records,
-  SCHOOL,
   send,
   setUpMailGateways,
   splitTrace,
@@ -43,8 +45,6 @@ const MiB = 1024 * 1024;
 // The large-attachment test needs clamd to take a 36 MB message.
 setUpMailGateways({ streamMaxBytes: 48 * MiB });
 
-const PARENT = 'parent@example.org';
-const OFFICE = `office@${SCHOOL}`;
 const CRLF = Buffer.from('\r\n');
 
 /** A raw message from header lines and a body, with CRLF line ends. */
@@ -75,9 +75,6 @@ async function stillServes(g: Gateway, delivered = () => g.sink.received.length)
   expect(reply.text).toMatch(/delivered as/);
   await expect.poll(delivered).toBe(before + 1);
 }
-
-/** The id a delivery reply names. */
-const deliveredId = (text: string) => /delivered as (\S+)/.exec(text)?.[1];
 
 // Peak resident memory of this process (the relay runs in it), from the kernel's high-water
 // mark, reset when a measurement starts (Linux).

@@ -9,20 +9,22 @@ import { clamdProblem } from '../support/clamd.ts';
 import { type StandIn, type StandInRecords, startStandIn } from '../support/dns.ts';
 import {
   type DigestSinkOptions,
+  type Gateway,
   gateway,
   mxDelivery,
+  newStarterDetails,
+  OFFICE,
   records,
-  SCHOOL,
   send,
   setUpMailGateways,
   splitTrace,
   startMxSinks,
+  TEACHER,
+  teacherLetter,
 } from '../support/mail-gateway.ts';
-import { compose } from '../support/mail-samples.ts';
 
 setUpMailGateways();
 
-const TEACHER = `teacher@${SCHOOL}`;
 const DISCLAIMER = 'monitors e-mail for viruses';
 
 const standIns: StandIn[] = [];
@@ -43,8 +45,18 @@ async function mxWorld(dns: StandInRecords, servers: (DigestSinkOptions | null)[
   return { g, standIn, sinks: mx.sinks };
 }
 
-const letter = (to: string[], subject = 'Trip on Friday') =>
-  compose({ from: TEACHER, to: to.join(', '), subject, text: 'The trip leaves at nine.' });
+/** Two recipient domains, each with one MX of its own: on 127.0.0.2 and 127.0.0.3. */
+const TWO_DOMAINS: StandInRecords = {
+  mx: {
+    'one.example': [{ preference: 10, exchange: 'mx.one.example' }],
+    'two.example': [{ preference: 10, exchange: 'mx.two.example' }],
+  },
+  a: { 'mx.one.example': '127.0.0.2', 'mx.two.example': '127.0.0.3' },
+};
+
+/** A teacher's letter to `to`, sent as the school's mail service sends it. */
+const sendLetter = async (g: Gateway, to: string[]) =>
+  send(g, TEACHER, to, await teacherLetter(to));
 
 describe.skipIf(clamdProblem !== null)('outbound delivery by MX records', () => {
   it("MAIL-4: outbound mail goes to the recipient domain's most preferred MX, whatever order DNS lists them in, with the disclaimer and the gateway's Received header; the smart host gets nothing", async () => {
@@ -61,7 +73,7 @@ describe.skipIf(clamdProblem !== null)('outbound delivery by MX records', () => 
       [{}, {}],
     );
     const to = ['parent@example.net'];
-    const reply = await send(g, TEACHER, to, await letter(to));
+    const reply = await sendLetter(g, to);
     expect(reply.code, reply.text).toBe(250);
     expect(sinks[0]!.received.map((m) => [m.from, m.to])).toEqual([[TEACHER, to]]);
     expect(sinks[1]!.received).toHaveLength(0);
@@ -91,7 +103,7 @@ describe.skipIf(clamdProblem !== null)('outbound delivery by MX records', () => 
       [null, { refuseData: { code: 451, message: '4.3.2 Busy, try later' } }, {}],
     );
     const to = ['parent@example.net'];
-    const reply = await send(g, TEACHER, to, await letter(to));
+    const reply = await sendLetter(g, to);
     expect(reply.code, reply.text).toBe(250);
     expect(sinks[1]!.received).toHaveLength(0);
     expect(sinks[2]!.received.map((m) => m.to)).toEqual([to]);
@@ -100,7 +112,7 @@ describe.skipIf(clamdProblem !== null)('outbound delivery by MX records', () => 
   it('a domain without MX records takes its mail at its own address (the implicit MX of RFC 5321 5.1)', async () => {
     const { g, sinks } = await mxWorld({ a: { 'plain.example': '127.0.0.2' } }, [{}]);
     const to = ['someone@plain.example'];
-    expect((await send(g, TEACHER, to, await letter(to))).code).toBe(250);
+    expect((await sendLetter(g, to)).code).toBe(250);
     expect(sinks[0]!.received.map((m) => m.to)).toEqual([to]);
   });
 
@@ -113,10 +125,10 @@ describe.skipIf(clamdProblem !== null)('outbound delivery by MX records', () => 
       },
       [{}],
     );
-    const nullMx = await send(g, TEACHER, ['a@nomail.example'], await letter(['a@nomail.example']));
+    const nullMx = await sendLetter(g, ['a@nomail.example']);
     expect(nullMx.code).toBe(556);
     expect(nullMx.text).toMatch(/^556 5\.1\.10 Not delivered: nomail\.example takes no e-mail/);
-    const gone = await send(g, TEACHER, ['b@nowhere.example'], await letter(['b@nowhere.example']));
+    const gone = await sendLetter(g, ['b@nowhere.example']);
     expect(gone.code).toBe(550);
     expect(gone.text).toMatch(
       /^550 5\.1\.2 Not delivered: the domain nowhere\.example does not exist/,
@@ -139,7 +151,7 @@ describe.skipIf(clamdProblem !== null)('outbound delivery by MX records', () => 
       [{ refuseData: { code: 451, message: '4.7.1 Greylisted, come back later' } }, null],
     );
     const to = ['parent@example.net'];
-    const reply = await send(g, TEACHER, to, await letter(to));
+    const reply = await sendLetter(g, to);
     expect(reply.code).toBe(451);
     expect(reply.text).toMatch(
       /^451 4\.7\.1 Not delivered yet: mx1\.example\.net \[127\.0\.0\.2\] answered "Greylisted, come back later"; try again later$/,
@@ -151,7 +163,7 @@ describe.skipIf(clamdProblem !== null)('outbound delivery by MX records', () => 
     const { g, standIn } = await mxWorld({}, [{}]);
     standIn.silence(true);
     const to = ['parent@example.net'];
-    const reply = await send(g, TEACHER, to, await letter(to));
+    const reply = await sendLetter(g, to);
     expect(reply.code).toBe(451);
     expect(reply.text).toMatch(
       /^451 4\.4\.3 Not delivered yet: the mail servers of example\.net could not be looked up/,
@@ -159,18 +171,9 @@ describe.skipIf(clamdProblem !== null)('outbound delivery by MX records', () => 
   });
 
   it('recipients at two domains: each domain gets one copy for its own recipients only, and the sender 250 once both took it', async () => {
-    const { g, sinks } = await mxWorld(
-      {
-        mx: {
-          'one.example': [{ preference: 10, exchange: 'mx.one.example' }],
-          'two.example': [{ preference: 10, exchange: 'mx.two.example' }],
-        },
-        a: { 'mx.one.example': '127.0.0.2', 'mx.two.example': '127.0.0.3' },
-      },
-      [{}, {}],
-    );
+    const { g, sinks } = await mxWorld(TWO_DOMAINS, [{}, {}]);
     const to = ['a@one.example', 'c@two.example', 'b@ONE.example'];
-    const reply = await send(g, TEACHER, to, await letter(to));
+    const reply = await sendLetter(g, to);
     expect(reply.code, reply.text).toBe(250);
     // Grouped by domain whatever its case (the relay takes domains in lower case).
     expect(sinks[0]!.received.map((m) => m.to)).toEqual([['a@one.example', 'b@one.example']]);
@@ -178,18 +181,12 @@ describe.skipIf(clamdProblem !== null)('outbound delivery by MX records', () => 
   });
 
   it('one domain taking it and another deferring is answered 451, never 250, naming who already has it', async () => {
-    const { g, sinks } = await mxWorld(
-      {
-        mx: {
-          'one.example': [{ preference: 10, exchange: 'mx.one.example' }],
-          'two.example': [{ preference: 10, exchange: 'mx.two.example' }],
-        },
-        a: { 'mx.one.example': '127.0.0.2', 'mx.two.example': '127.0.0.3' },
-      },
-      [{}, { refuseData: { code: 452, message: '4.2.2 Mailbox full' } }],
-    );
+    const { g, sinks } = await mxWorld(TWO_DOMAINS, [
+      {},
+      { refuseData: { code: 452, message: '4.2.2 Mailbox full' } },
+    ]);
     const to = ['a@one.example', 'c@two.example'];
-    const reply = await send(g, TEACHER, to, await letter(to));
+    const reply = await sendLetter(g, to);
     expect(reply.code).toBe(451);
     expect(reply.text).toBe(
       '451 4.2.2 Not delivered yet: to c@two.example: mx.two.example [127.0.0.3] answered "Mailbox full"; delivered to the 1 other recipient; try again later',
@@ -199,18 +196,12 @@ describe.skipIf(clamdProblem !== null)('outbound delivery by MX records', () => 
   });
 
   it('one domain taking it and another refusing a recipient for good is answered 550 5.1.1, never 250', async () => {
-    const { g, sinks } = await mxWorld(
-      {
-        mx: {
-          'one.example': [{ preference: 10, exchange: 'mx.one.example' }],
-          'two.example': [{ preference: 10, exchange: 'mx.two.example' }],
-        },
-        a: { 'mx.one.example': '127.0.0.2', 'mx.two.example': '127.0.0.3' },
-      },
-      [{}, { refuseRecipient: () => ({ code: 550, message: '5.1.1 No such user' }) }],
-    );
+    const { g, sinks } = await mxWorld(TWO_DOMAINS, [
+      {},
+      { refuseRecipient: () => ({ code: 550, message: '5.1.1 No such user' }) },
+    ]);
     const to = ['a@one.example', 'typo@two.example'];
-    const reply = await send(g, TEACHER, to, await letter(to));
+    const reply = await sendLetter(g, to);
     expect(reply.code).toBe(550);
     expect(reply.text).toMatch(
       /^550 5\.1\.1 Not delivered: to typo@two\.example: mx\.two\.example \[127\.0\.0\.3\] answered "No such user"; delivered to the 1 other recipient$/,
@@ -227,13 +218,8 @@ describe.skipIf(clamdProblem !== null)('outbound delivery by MX records', () => 
       },
       [{}],
     );
-    const raw = await compose({
-      from: `office@${SCHOOL}`,
-      to: 'payroll@example.net',
-      subject: 'New starter',
-      text: 'Her National Insurance number is AB 12 34 56 C.',
-    });
-    const reply = await send(g, `office@${SCHOOL}`, ['payroll@example.net'], raw);
+    const raw = await newStarterDetails('payroll@example.net');
+    const reply = await send(g, OFFICE, ['payroll@example.net'], raw);
     expect(reply.text).toMatch(/Held for review/);
     expect(sinks[0]!.received).toHaveLength(0);
     const [row] = await records(g.store);

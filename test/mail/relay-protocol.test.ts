@@ -14,6 +14,8 @@ import {
   addMailUser,
   type Gateway,
   gateway,
+  OFFICE,
+  PARENT,
   rawSmtp,
   records,
   SCHOOL,
@@ -21,14 +23,12 @@ import {
   setUpMailGateways,
   splitTrace,
   startDigestSink,
+  TEACHER,
 } from '../support/mail-gateway.ts';
 import { compose } from '../support/mail-samples.ts';
 
 setUpMailGateways();
 
-const PARENT = 'parent@example.org';
-const OFFICE = `office@${SCHOOL}`;
-const TEACHER = `teacher@${SCHOOL}`;
 const PASSWORD = 'correct horse battery staple';
 const HOSTNAME = 'gateway.school.test';
 

@@ -8,6 +8,8 @@ import { clamdProblem } from '../support/clamd.ts';
 import {
   fromParent,
   gateway,
+  OFFICE,
+  PARENT,
   rawSmtp,
   records,
   SCHOOL,
@@ -19,8 +21,6 @@ import { compose, eicar, windowsExecutable } from '../support/mail-samples.ts';
 
 setUpMailGateways();
 
-const PARENT = 'parent@example.org';
-const OFFICE = `office@${SCHOOL}`;
 /** The reply starts with its code and exactly one enhanced code, then words. */
 const startsWith = (code: number, enhanced: string) =>
   new RegExp(`^${code} ${enhanced.replace(/\./g, '\\.')} [A-Za-z]`);

@@ -6,25 +6,26 @@ import { describe, expect, it } from 'vitest';
 import { clamdProblem } from '../support/clamd.ts';
 import {
   addMailUser,
+  deliveredId,
   gateway,
+  newStarterDetails,
+  OFFICE,
+  PARENT,
   rawSmtp,
   receivedCount,
   records,
-  SCHOOL,
   send,
   setUpMailGateways,
   splitTrace,
+  TEACHER,
+  teacherLetter,
 } from '../support/mail-gateway.ts';
 import { compose } from '../support/mail-samples.ts';
 
 setUpMailGateways();
 
-const PARENT = 'parent@example.org';
-const OFFICE = `office@${SCHOOL}`;
 const HELO = 'client.example.org';
 const DATE = String.raw`(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{1,2} [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d \+0000`;
-
-const deliveredId = (text: string) => /delivered as (\S+)/.exec(text)?.[1];
 
 describe.skipIf(clamdProblem !== null)('the Received header the relay adds', () => {
   it('MAIL-3: a delivered message gains one Received header naming the client, the gateway, ESMTP, its record id and its one recipient, folded under 78; the rest is the message as sent', async () => {
@@ -51,14 +52,9 @@ describe.skipIf(clamdProblem !== null)('the Received header the relay adds', () 
 
   it('MAIL-4: outbound mail gets the disclaimer and then the trace on top; a message with several recipients names none of them', async () => {
     const g = await gateway({ trusted: true });
-    const raw = await compose({
-      from: `teacher@${SCHOOL}`,
-      to: 'parent@example.org, carer@example.org',
-      subject: 'Trip on Friday',
-      text: 'The trip leaves at nine.',
-    });
-    const to = ['parent@example.org', 'carer@example.org'];
-    const reply = await send(g, `teacher@${SCHOOL}`, to, raw, { name: HELO });
+    const to = [PARENT, 'carer@example.org'];
+    const raw = await teacherLetter(to);
+    const reply = await send(g, TEACHER, to, raw, { name: HELO });
     expect(reply.code, reply.text).toBe(250);
     const got = g.sink.received[0]!;
     const trace = splitTrace(got.raw);
@@ -87,13 +83,8 @@ describe.skipIf(clamdProblem !== null)('the Received header the relay adds', () 
 
   it('MAIL-12: a held message, once released by the School Business Manager, carries the one Received header of when it came, with its record id', async () => {
     const g = await gateway({ trusted: true });
-    const raw = await compose({
-      from: `office@${SCHOOL}`,
-      to: 'payroll@example.org',
-      subject: 'New starter',
-      text: 'Her National Insurance number is AB 12 34 56 C.',
-    });
-    const reply = await send(g, `office@${SCHOOL}`, ['payroll@example.org'], raw, { name: HELO });
+    const raw = await newStarterDetails('payroll@example.org');
+    const reply = await send(g, OFFICE, ['payroll@example.org'], raw, { name: HELO });
     expect(reply.text).toMatch(/Held for review/);
     const [row] = await records(g.store);
     await g.quarantine.release(row!.id, { id: 'sbm', label: 'School Business Manager' }, 'ok');
@@ -137,12 +128,11 @@ describe.skipIf(clamdProblem !== null)('the Received header the relay adds', () 
 
   it('MAIL-11: a message sent with SMTP AUTH is traced as ESMTPA (RFC 3848)', async () => {
     const g = await gateway({ config: { 'mail.relay.allowInsecureAuth': true } });
-    const teacher = `teacher@${SCHOOL}`;
-    await addMailUser(g, teacher, 'correct horse battery staple');
-    const raw = await compose({ from: teacher, to: PARENT, subject: 'Books', text: 'Friday.' });
-    const reply = await send(g, teacher, [PARENT], raw, {
+    await addMailUser(g, TEACHER, 'correct horse battery staple');
+    const raw = await compose({ from: TEACHER, to: PARENT, subject: 'Books', text: 'Friday.' });
+    const reply = await send(g, TEACHER, [PARENT], raw, {
       name: HELO,
-      auth: { user: teacher, pass: 'correct horse battery staple' },
+      auth: { user: TEACHER, pass: 'correct horse battery staple' },
     });
     expect(reply.code, reply.text).toBe(250);
     expect(splitTrace(g.sink.received[0]!.raw).unfolded).toContain(

@@ -9,10 +9,15 @@ import { clamdProblem } from '../support/clamd.ts';
 import {
   fromParent,
   gateway,
+  newStarterDetails,
+  OFFICE,
+  PARENT,
   records,
   SCHOOL,
   send,
   setUpMailGateways,
+  TEACHER,
+  teacherLetter,
 } from '../support/mail-gateway.ts';
 import { compose, eicar, windowsExecutable } from '../support/mail-samples.ts';
 import { buildZip } from '../support/zip-writer.ts';
@@ -33,14 +38,14 @@ describe.skipIf(clamdProblem !== null)('the mail gateway over SMTP', () => {
     });
     const raw = await compose({
       from: 'stranger@example.org',
-      to: `office@${SCHOOL}`,
+      to: OFFICE,
       subject: 'Fwd: the file',
       text: 'forwarding this',
       attachments: [
         { filename: 'forwarded.eml', content: forwarded, contentType: 'message/rfc822' },
       ],
     });
-    const reply = await send(g, 'stranger@example.org', [`office@${SCHOOL}`], raw);
+    const reply = await send(g, 'stranger@example.org', [OFFICE], raw);
     expect(reply.code).toBe(550);
     expect(reply.text).toMatch(/SYS-7/);
     expect(reply.text).toMatch(/virus/);
@@ -60,14 +65,14 @@ describe.skipIf(clamdProblem !== null)('the mail gateway over SMTP', () => {
     const g = await gateway();
     const raw = await compose({
       from: 'supplier@example.org',
-      to: `office@${SCHOOL}`,
+      to: OFFICE,
       subject: 'Invoice',
       text: 'Please find the invoice attached.',
       attachments: [
         { filename: 'invoice.pdf', content: windowsExecutable(), contentType: 'application/pdf' },
       ],
     });
-    const reply = await send(g, 'supplier@example.org', [`office@${SCHOOL}`], raw);
+    const reply = await send(g, 'supplier@example.org', [OFFICE], raw);
     expect(reply.code).toBe(550);
     expect(reply.text).toMatch(/SYS-8|SYS-7/);
     expect(reply.text).toMatch(/invoice\.pdf/);
@@ -93,21 +98,15 @@ describe.skipIf(clamdProblem !== null)('the mail gateway over SMTP', () => {
 
   it('MAIL-4: outbound mail carries the disclaimer exactly once, even when it passes twice', async () => {
     const g = await gateway({ trusted: true });
-    const raw = await compose({
-      from: `teacher@${SCHOOL}`,
-      to: 'parent@example.org',
-      subject: 'Trip on Friday',
-      text: 'The trip leaves at nine.',
-      html: '<p>The trip leaves at nine.</p>',
-    });
-    expect((await send(g, `teacher@${SCHOOL}`, ['parent@example.org'], raw)).code).toBe(250);
+    const raw = await teacherLetter([PARENT], { html: '<p>The trip leaves at nine.</p>' });
+    expect((await send(g, TEACHER, [PARENT], raw)).code).toBe(250);
     await expect.poll(() => g.sink.received.length).toBe(1);
     const first = g.sink.received[0]!;
     const count = (s: string) => s.split('monitors e-mail for viruses').length - 1;
     expect(count(first.text)).toBe(1);
     expect(count(String(first.html))).toBe(1);
     // The delivered message through the gateway again: still once.
-    expect((await send(g, `teacher@${SCHOOL}`, ['parent@example.org'], first.raw)).code).toBe(250);
+    expect((await send(g, TEACHER, [PARENT], first.raw)).code).toBe(250);
     await expect.poll(() => g.sink.received.length).toBe(2);
     const again = await simpleParser(g.sink.received[1]!.raw);
     expect(count(again.text ?? '')).toBe(1);
@@ -130,13 +129,8 @@ describe.skipIf(clamdProblem !== null)('the mail gateway over SMTP', () => {
 
   it('MAIL-12: a National Insurance number to an outside address is held, then released by the School Business Manager', async () => {
     const g = await gateway({ trusted: true });
-    const raw = await compose({
-      from: `office@${SCHOOL}`,
-      to: 'payroll@example.org',
-      subject: 'New starter',
-      text: 'Her National Insurance number is AB 12 34 56 C.',
-    });
-    const reply = await send(g, `office@${SCHOOL}`, ['payroll@example.org'], raw);
+    const raw = await newStarterDetails('payroll@example.org');
+    const reply = await send(g, OFFICE, ['payroll@example.org'], raw);
     expect(reply.code).toBe(250);
     expect(reply.text).toMatch(/Held for review/);
     expect(reply.text).toMatch(/MAIL-12/);

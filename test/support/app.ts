@@ -9,8 +9,8 @@ import { type Config, loadConfig } from '../../src/config/config.ts';
 import type { CompiledPolicy } from '../../src/policy/compiled.ts';
 import { createPolicyHolder } from '../../src/policy/holder.ts';
 import { formatPackError, loadPolicyPack } from '../../src/policy/loader.ts';
-import { newId } from '../../src/store/columns.ts';
 import type { Store } from '../../src/store/database.ts';
+import { addAccount, addPerson } from './seed.ts';
 
 export const SHIPPED_PACK = path.resolve(import.meta.dirname, '../../policy-packs/palfrey-infant');
 
@@ -47,7 +47,7 @@ export interface TestSession {
 
 /**
  * A person with the given roles, an account and a live session that has passed any second
- * factor. Written straight to the tables: this is fixture set-up, not the behaviour under test.
+ * factor. Written straight to the tables (seed.ts): fixture set-up, not the behaviour under test.
  */
 export async function signedInAs(
   ctx: AppContext,
@@ -55,45 +55,14 @@ export async function signedInAs(
   ip = '192.0.2.10',
 ): Promise<TestSession> {
   const now = ctx.clock().toISOString();
-  const personId = newId();
-  const accountId = newId();
-  const kind = [...ctx.policy.current().personKinds.keys()][0]!;
-  await ctx.store.db
-    .insertInto('people')
-    .values({
-      id: personId,
-      staff_id: null,
-      email: `${personId}@school.test`,
-      given_name: 'Test',
-      family_name: roles.join('-') || 'nobody',
-      kind,
-      status: 'active',
-      start_date: null,
-      leave_date: null,
-      supervised_use: 0,
-      created_at: now,
-      updated_at: now,
-    })
-    .execute();
-  for (const role of roles) {
-    await ctx.store.db.insertInto('person_roles').values({ person_id: personId, role }).execute();
-  }
-  await ctx.store.db
-    .insertInto('accounts')
-    .values({
-      id: accountId,
-      person_id: personId,
-      password_hash: null,
-      password_changed_at: null,
-      totp_secret: null,
-      totp_enabled: 0,
-      failed_sign_ins: 0,
-      locked_until: null,
-      disabled: 0,
-      created_at: now,
-      updated_at: now,
-    })
-    .execute();
+  const personId = await addPerson(ctx.store, {
+    givenName: 'Test',
+    familyName: roles.join('-') || 'nobody',
+    kind: [...ctx.policy.current().personKinds.keys()][0]!,
+    roles,
+    now,
+  });
+  const accountId = await addAccount(ctx.store, personId, { now });
   return { personId, accountId, headers: await sessionHeaders(ctx, accountId, ip) };
 }
 

@@ -9,6 +9,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { eicar } from './mail-samples.ts';
+import { freePort } from './ports.ts';
 
 /** The 68-byte EICAR test file (test/support/mail-samples.ts). */
 export const EICAR = eicar();
@@ -53,17 +54,6 @@ export interface TestClamd {
   kill(): void;
   /** Stops clamd and removes its folder. */
   stop(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 function pong(socket: string): Promise<boolean> {

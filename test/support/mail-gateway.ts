@@ -10,6 +10,7 @@ import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import nodemailer from 'nodemailer';
+import type Mail from 'nodemailer/lib/mailer';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport';
 import pino from 'pino';
 import { SMTPServer } from 'smtp-server';
@@ -17,16 +18,20 @@ import { afterAll, afterEach, beforeAll } from 'vitest';
 import { createPasswordHasher } from '../../src/auth/hashing.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { startMailService } from '../../src/mail/service.ts';
-import { newId } from '../../src/store/columns.ts';
 import type { DialectName, Store } from '../../src/store/database.ts';
 import { signedInAs, testContext } from './app.ts';
 import { clamdProblem, startClamd, type TestClamd } from './clamd.ts';
-import { compose } from './mail-samples.ts';
+import { compose, SCHOOL } from './mail-samples.ts';
+import { freePort } from './ports.ts';
+import { addAccount, addPerson } from './seed.ts';
 import { closeRelays, startRelay } from './smtp-relay.ts';
 import { cleanupStores, freshStore } from './stores.ts';
 
-/** The shipped pack's mail domain. */
-export const SCHOOL = 'palfreyinfant.co.uk';
+export { SCHOOL };
+/** The usual sender from outside, and the usual recipient and sender at the school. */
+export const PARENT = 'parent@example.org';
+export const OFFICE = `office@${SCHOOL}`;
+export const TEACHER = `teacher@${SCHOOL}`;
 
 let clamd: TestClamd | undefined;
 const stops: (() => Promise<void>)[] = [];
@@ -49,15 +54,6 @@ export function setUpMailGateways(options: { streamMaxBytes?: number } = {}): vo
     await closeRelays();
     await cleanupStores();
   });
-}
-
-/** A port nothing listens on. */
-export async function closedPort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 export interface Gateway {
@@ -86,7 +82,7 @@ export async function gateway(options: GatewayOptions = {}): Promise<Gateway> {
   if (!clamd && !options.clamdDown) throw new Error('call setUpMailGateways() in the test file');
   const store = await freshStore(options.dialect ?? 'sqlite');
   const sink = await startRelay();
-  const hopPort = options.nextHopDown ? await closedPort() : (options.hopPort ?? sink.port);
+  const hopPort = options.nextHopDown ? await freePort() : (options.hopPort ?? sink.port);
   const config = loadConfig({
     env: {},
     overrides: {
@@ -99,7 +95,7 @@ export async function gateway(options: GatewayOptions = {}): Promise<Gateway> {
       'mail.inbound.port': hopPort,
       'mail.outbound.port': hopPort,
       'mail.clamd.host': '127.0.0.1',
-      'mail.clamd.port': options.clamdDown ? await closedPort() : clamd!.port,
+      'mail.clamd.port': options.clamdDown ? await freePort() : clamd!.port,
       'mail.clamd.timeoutMs': 5000,
       'mail.clamd.maxStreamBytes': clamd?.streamMaxBytes ?? 1024 * 1024,
       ...options.config,
@@ -136,41 +132,9 @@ export async function gateway(options: GatewayOptions = {}): Promise<Gateway> {
 
 /** A member of staff with a Custos account and password, who may send with SMTP AUTH. */
 export async function addMailUser(g: Gateway, email: string, password: string): Promise<string> {
-  const now = new Date().toISOString();
-  const personId = newId();
-  await g.store.db
-    .insertInto('people')
-    .values({
-      id: personId,
-      staff_id: null,
-      email,
-      given_name: 'Test',
-      family_name: 'Teacher',
-      kind: 'employee',
-      status: 'active',
-      start_date: null,
-      leave_date: null,
-      supervised_use: 0,
-      created_at: now,
-      updated_at: now,
-    })
-    .execute();
-  await g.store.db
-    .insertInto('accounts')
-    .values({
-      id: newId(),
-      person_id: personId,
-      password_hash: await createPasswordHasher(g.config.auth.argon2).hash(password),
-      password_changed_at: now,
-      totp_secret: null,
-      totp_enabled: 0,
-      failed_sign_ins: 0,
-      locked_until: null,
-      disabled: 0,
-      created_at: now,
-      updated_at: now,
-    })
-    .execute();
+  const personId = await addPerson(g.store, { email, givenName: 'Test' });
+  const passwordHash = await createPasswordHasher(g.config.auth.argon2).hash(password);
+  await addAccount(g.store, personId, { passwordHash });
   return personId;
 }
 
@@ -210,8 +174,23 @@ export async function send(
 
 /** A plain message from a parent to the school office. */
 export async function fromParent(g: Gateway, subject: string, text: string): Promise<Reply> {
-  const raw = await compose({ from: 'parent@example.org', to: `office@${SCHOOL}`, subject, text });
-  return send(g, 'parent@example.org', [`office@${SCHOOL}`], raw);
+  const raw = await compose({ from: PARENT, to: OFFICE, subject, text });
+  return send(g, PARENT, [OFFICE], raw);
+}
+
+/** The id of the record a delivery reply names ("... delivered as <id>"). */
+export const deliveredId = (text: string) => /delivered as (\S+)/.exec(text)?.[1];
+
+/** A teacher's letter to parents: outbound, so it gains the disclaimer (MAIL-4). */
+export function teacherLetter(to: string[], mail: Mail.Options = {}): Promise<Buffer> {
+  const text = 'The trip leaves at nine.';
+  return compose({ from: TEACHER, to: to.join(', '), subject: 'Trip on Friday', text, ...mail });
+}
+
+/** A new starter's details from the office: a National Insurance number, held under MAIL-12. */
+export function newStarterDetails(to: string): Promise<Buffer> {
+  const text = 'Her National Insurance number is AB 12 34 56 C.';
+  return compose({ from: OFFICE, to, subject: 'New starter', text });
 }
 
 export const records = (store: Store) =>
@@ -492,7 +471,7 @@ export async function startMxSinks(
 ): Promise<{ port: number; sinks: (DigestSink | null)[]; address: (i: number) => string }> {
   const address = (i: number) => `127.0.0.${i + 2}`;
   for (let attempt = 0; ; attempt++) {
-    const port = await closedPort();
+    const port = await freePort();
     const sinks: (DigestSink | null)[] = [];
     try {
       for (const [i, options] of hosts.entries()) {

@@ -4,7 +4,6 @@
 // the configured next hop, exactly as the relay would. A context made by mailContext() points the
 // next hops at a local sink and the vault key at a fresh data folder. Test-only.
 import { mkdtempSync } from 'node:fs';
-import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { AppContext } from '../../src/api/context.ts';
@@ -14,19 +13,10 @@ import type { IncomingMail, SmtpReply } from '../../src/mail/relay/server.ts';
 import { gatewayPartsOf } from '../../src/mail/service.ts';
 import type { Store } from '../../src/store/database.ts';
 import { testContext } from './app.ts';
+import { freePort } from './ports.ts';
 import { startRelay } from './smtp-relay.ts';
 
-/** The shipped pack's mail domain. */
-export const SCHOOL = 'palfreyinfant.co.uk';
-
-/** A port nothing listens on. */
-export async function closedPort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
+export { SCHOOL } from './mail-samples.ts';
 
 export interface MailContext {
   ctx: AppContext;
@@ -60,7 +50,7 @@ export async function mailContext(
       'mail.outbound.host': '127.0.0.1',
       'mail.outbound.port': sink.port,
       'mail.clamd.host': '127.0.0.1',
-      'mail.clamd.port': options.clamdPort ?? (await closedPort()),
+      'mail.clamd.port': options.clamdPort ?? (await freePort()),
       'mail.clamd.timeoutMs': 5000,
       ...options.config,
     },

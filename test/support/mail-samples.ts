@@ -1,9 +1,13 @@
 // Real samples for the mail gateway's tests: messages composed with nodemailer's MailComposer,
-// the EICAR test file, a Windows executable stub, Office files with and without macros. Test-only.
+// the EICAR test file, a Windows executable stub, Office files with and without macros, and large
+// files of a kind (the bytes that say what they are, then repeatable noise). Test-only.
 
 import MailComposer from 'nodemailer/lib/mail-composer';
 import type Mail from 'nodemailer/lib/mailer';
 import { buildZip, type ZipEntrySpec } from './zip-writer.ts';
+
+/** The shipped pack's mail domain. */
+export const SCHOOL = 'palfreyinfant.co.uk';
 
 /**
  * The EICAR anti-virus test file (68 bytes), joined at run time so that this source file does
@@ -78,6 +82,33 @@ export function wordDocument(options: {
   }
   return buildZip(entries);
 }
+
+/** Bytes that look random but are the same on every run. */
+export function noise(length: number, seed = 1): Buffer {
+  const out = Buffer.alloc(length);
+  let x = seed;
+  for (let i = 0; i < length; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    out[i] = x >>> 24;
+  }
+  return out;
+}
+
+/** `start`, then noise up to `size` bytes: a large file of the kind its first bytes say. */
+export function padded(start: Buffer, size: number, seed = start.length): Buffer {
+  return Buffer.concat([start, noise(Math.max(0, size - start.length), seed)]);
+}
+
+/** An ID3v2.4 tag of `length` bytes after its header: what an MP3 with a cover picture starts with. */
+export function id3Tag(length: number): Buffer {
+  const header = Buffer.from([0x49, 0x44, 0x33, 4, 0, 0, 0, 0, 0, 0]);
+  for (let i = 0; i < 4; i++) header[9 - i] = (length >> (7 * i)) & 0x7f;
+  return Buffer.concat([header, Buffer.alloc(length)]);
+}
+
+/** The [Content_Types].xml of a macro-enabled Word document (docm), alone. */
+export const DOCM_TYPES =
+  '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Override PartName="/word/document.xml" ContentType="application/vnd.ms-word.document.macroEnabled.main+xml"/></Types>';
 
 /** Composes a message with nodemailer, as a mail client would send it. */
 export function compose(mail: Mail.Options): Promise<Buffer> {

@@ -11,7 +11,6 @@ import { createAccountsService } from '../../src/auth/accounts.service.ts';
 import { createPasswordHasher } from '../../src/auth/hashing.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { createPolicyHolder } from '../../src/policy/holder.ts';
-import { newId } from '../../src/store/columns.ts';
 import type { Store } from '../../src/store/database.ts';
 import { createActivityRecorder } from '../../src/webfilter/activity.ts';
 import { createWebAlerts } from '../../src/webfilter/alerts.ts';
@@ -21,6 +20,9 @@ import { type ProxyListener, startProxy } from '../../src/webfilter/proxy/server
 import type { Resolver } from '../../src/webfilter/proxy/target.ts';
 import { createWebFilterState } from '../../src/webfilter/state.ts';
 import { shippedPolicy } from './app.ts';
+import { addAccount, addDevice, addPerson } from './seed.ts';
+
+export { freePort } from './ports.ts';
 
 export const MINI = path.resolve(import.meta.dirname, '../fixtures/lists/ut1-mini');
 export const PUBLIC_URL = 'http://console.school.test:8080';
@@ -71,67 +73,12 @@ export async function echoServer(): Promise<number> {
   return (server.address() as AddressInfo).port;
 }
 
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
-
 export interface World {
   store: Store;
   proxy: ProxyListener;
   personId: string;
   flush(): Promise<void>;
   refresh(): Promise<void>;
-}
-
-export async function addPerson(
-  store: Store,
-  email = `amy-${newId()}@school.test`,
-): Promise<string> {
-  const id = newId();
-  const now = new Date().toISOString();
-  await store.db
-    .insertInto('people')
-    .values({
-      id,
-      staff_id: null,
-      email,
-      given_name: 'Amy',
-      family_name: 'Teacher',
-      kind: 'employee',
-      status: 'active',
-      start_date: null,
-      leave_date: null,
-      supervised_use: 0,
-      created_at: now,
-      updated_at: now,
-    })
-    .execute();
-  return id;
-}
-
-export async function addDevice(store: Store, personId: string, ip = '127.0.0.1'): Promise<void> {
-  const now = new Date().toISOString();
-  await store.db
-    .insertInto('devices')
-    .values({
-      id: newId(),
-      person_id: personId,
-      kind: 'laptop',
-      label: 'Amy laptop',
-      mac: null,
-      hostname: null,
-      ip,
-      status: 'approved',
-      approved_by: null,
-      approved_at: now,
-      created_at: now,
-      updated_at: now,
-    })
-    .execute();
 }
 
 export async function world(
@@ -149,27 +96,11 @@ export async function world(
   const config = loadConfig({ env: {}, overrides: options.config ?? {} });
   const policy = createPolicyHolder(await shippedPolicy());
   const audit = createAuditLog(store);
-  const personId = await addPerson(store, 'amy@school.test');
+  const personId = await addPerson(store, { email: 'amy@school.test' });
   if (options.device !== false) await addDevice(store, personId);
   if (options.password) {
     const hasher = createPasswordHasher(config.auth.argon2);
-    const now = new Date().toISOString();
-    await store.db
-      .insertInto('accounts')
-      .values({
-        id: newId(),
-        person_id: personId,
-        password_hash: await hasher.hash(options.password),
-        password_changed_at: now,
-        totp_secret: null,
-        totp_enabled: 0,
-        failed_sign_ins: 0,
-        locked_until: null,
-        disabled: 0,
-        created_at: now,
-        updated_at: now,
-      })
-      .execute();
+    await addAccount(store, personId, { passwordHash: await hasher.hash(options.password) });
   }
   const state = await createWebFilterState({ store, policy, lists: options.lists ?? lists });
   const activity = createActivityRecorder(store, { flushMs: 50 });

@@ -3,29 +3,15 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   compoundFile,
+  DOCM_TYPES,
+  id3Tag,
+  noise,
+  padded,
   windowsExecutable,
   wordDocument,
 } from '../../../test/support/mail-samples.ts';
 import { buildZip } from '../../../test/support/zip-writer.ts';
 import { detectType, detectTypeFromHead } from './classify.ts';
-
-/** Bytes that look random but are the same on every run. */
-function noise(length: number, seed = 1): Buffer {
-  const out = Buffer.alloc(length);
-  let x = seed;
-  for (let i = 0; i < length; i++) {
-    x = (x * 1103515245 + 12345) >>> 0;
-    out[i] = x >>> 24;
-  }
-  return out;
-}
-
-/** An ID3v2.4 tag of `length` bytes after its header: what an MP3 with a cover picture starts with. */
-function id3Tag(length: number): Buffer {
-  const header = Buffer.from([0x49, 0x44, 0x33, 4, 0, 0, 0, 0, 0, 0]);
-  for (let i = 0; i < 4; i++) header[9 - i] = (length >> (7 * i)) & 0x7f;
-  return Buffer.concat([header, Buffer.alloc(length)]);
-}
 
 function pngChunk(type: string, data: Buffer): Buffer {
   const length = Buffer.alloc(4);
@@ -43,12 +29,7 @@ function png(textBytes: number): Buffer {
   ]);
 }
 
-const padded = (start: Buffer, size: number) =>
-  Buffer.concat([start, noise(Math.max(0, size - start.length), start.length)]);
-
 const SIZE = 300 * 1024;
-const DOCM_TYPES =
-  '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Override PartName="/word/document.xml" ContentType="application/vnd.ms-word.document.macroEnabled.main+xml"/></Types>';
 
 /** Files of kinds that file-type reads in different ways, some far beyond their first bytes. */
 const SAMPLES: Record<string, Buffer> = {

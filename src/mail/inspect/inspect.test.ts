@@ -3,8 +3,12 @@ import { describe, expect, it } from 'vitest';
 import {
   compose,
   compoundFile,
+  DOCM_TYPES,
   EICAR_SHA256,
   eicar,
+  id3Tag,
+  noise,
+  padded,
   windowsExecutable,
   wordDocument,
 } from '../../../test/support/mail-samples.ts';
@@ -655,25 +659,9 @@ describe('readable text for the content rules', () => {
 });
 
 describe('SYS-4, SYS-7: a large attachment decoded in pieces is recorded as if decoded whole', () => {
-  /** Bytes that look random but are the same on every run. */
-  const noise = (length: number, seed: number) => {
-    const out = Buffer.alloc(length);
-    let x = seed;
-    for (let i = 0; i < length; i++) {
-      x = (x * 1103515245 + 12345) >>> 0;
-      out[i] = x >>> 24;
-    }
-    return out;
-  };
   const SIZE = 1536 * 1024;
-  const DOCM_TYPES =
-    '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Override PartName="/word/document.xml" ContentType="application/vnd.ms-word.document.macroEnabled.main+xml"/></Types>';
-  const padded = (start: Buffer) => Buffer.concat([start, noise(SIZE - start.length, 7)]);
-  const id3Tag = (length: number) => {
-    const header = Buffer.from([0x49, 0x44, 0x33, 4, 0, 0, 0, 0, 0, 0]);
-    for (let i = 0; i < 4; i++) header[9 - i] = (length >> (7 * i)) & 0x7f;
-    return Buffer.concat([header, Buffer.alloc(length)]);
-  };
+  /** A file of SIZE bytes that starts with `start`. */
+  const large = (start: Buffer) => padded(start, SIZE, 7);
   /** Every byte outside printable ASCII (and `=`) escaped, lines of at most 76 characters. */
   const quotedPrintable = (bytes: Buffer) => {
     const hex = Buffer.from('0123456789ABCDEF');
@@ -735,10 +723,10 @@ describe('SYS-4, SYS-7: a large attachment decoded in pieces is recorded as if d
   const inBase64 = (name: string) => inspectMessage(message(name, 'base64', base64(files[name]!)));
 
   const files: Record<string, Buffer> = {
-    'report.pdf': padded(Buffer.from('%PDF-1.7\n')),
-    'setup.pdf': padded(windowsExecutable()),
-    'song.mp3': padded(Buffer.concat([id3Tag(600_000), windowsExecutable()])),
-    'minutes.doc': padded(compoundFile({ macros: true })),
+    'report.pdf': large(Buffer.from('%PDF-1.7\n')),
+    'setup.pdf': large(windowsExecutable()),
+    'song.mp3': large(Buffer.concat([id3Tag(600_000), windowsExecutable()])),
+    'minutes.doc': large(compoundFile({ macros: true })),
     'photos.zip': buildZip([
       { name: 'a.jpg', data: noise(SIZE, 1), method: 'store' },
       { name: 'b.exe', data: windowsExecutable() },

@@ -24,26 +24,30 @@ function isSpace(b: number): boolean {
   return b === 0x20 || b === 0x09 || b === 0x0d || b === 0x0a;
 }
 
+/** Where a base64 decoder stands between pieces of its input, and what it has skipped so far. */
+interface Base64State {
+  /** The sextets of the unfinished quantum, and how many there are (0 to 3). */
+  quantum: number;
+  count: number;
+  /** Characters outside the alphabet, and quanta cut short after one character. */
+  invalid: number;
+  dangling: number;
+}
+
+const base64Start = (): Base64State => ({ quantum: 0, count: 0, invalid: 0, dangling: 0 });
+
+/** A lone `=`, fed last: it closes the final quantum. */
+const CLOSE = Buffer.of(EQUALS);
+
 /**
- * Decodes base64, skipping line breaks and white space. A `=` closes the current quantum, so
- * concatenated encodings decode whole; characters outside the alphabet are skipped and reported.
+ * Decodes `input` into `out` from `o`, carrying an unfinished quantum over in `state`; answers
+ * where the output now ends: at most 3/4 of the input's length and 3 bytes past `o`.
  */
-export function decodeBase64(input: Uint8Array): Decoded {
-  const out = Buffer.allocUnsafe(Math.ceil((input.length * 3) / 4) + 3);
-  let o = 0;
-  let quantum = 0;
-  let count = 0;
+function base64Into(input: Uint8Array, out: Buffer, o: number, state: Base64State): number {
+  let quantum = state.quantum;
+  let count = state.count;
   let invalid = 0;
   let dangling = 0;
-  const closeQuantum = () => {
-    if (count === 2) out[o++] = (quantum >> 4) & 0xff;
-    else if (count === 3) {
-      out[o++] = (quantum >> 10) & 0xff;
-      out[o++] = (quantum >> 2) & 0xff;
-    } else if (count === 1) dangling++;
-    quantum = 0;
-    count = 0;
-  };
   for (let i = 0; i < input.length; i++) {
     const b = input[i]!;
     const v = BASE64_VALUE[b]!;
@@ -57,14 +61,36 @@ export function decodeBase64(input: Uint8Array): Decoded {
         count = 0;
       }
     } else if (b === EQUALS) {
-      if (count > 0) closeQuantum();
+      if (count === 2) out[o++] = (quantum >> 4) & 0xff;
+      else if (count === 3) {
+        out[o++] = (quantum >> 10) & 0xff;
+        out[o++] = (quantum >> 2) & 0xff;
+      } else if (count === 1) dangling++;
+      quantum = 0;
+      count = 0;
     } else if (!isSpace(b)) invalid++;
   }
-  if (count > 0) closeQuantum();
-  return { bytes: out.subarray(0, o), problem: base64Problem(invalid, dangling) };
+  state.quantum = quantum;
+  state.count = count;
+  state.invalid += invalid;
+  state.dangling += dangling;
+  return o;
 }
 
-function base64Problem(invalid: number, dangling: number): string | null {
+/**
+ * Decodes base64, skipping line breaks and white space. A `=` closes the current quantum, so
+ * concatenated encodings decode whole; characters outside the alphabet are skipped and reported.
+ */
+export function decodeBase64(input: Uint8Array): Decoded {
+  const out = Buffer.allocUnsafe(Math.ceil((input.length * 3) / 4) + 3);
+  const state = base64Start();
+  const o = base64Into(input, out, 0, state);
+  // The end of the text closes the last quantum as a `=` would.
+  const end = base64Into(CLOSE, out, o, state);
+  return { bytes: out.subarray(0, end), problem: base64Problem(state) };
+}
+
+function base64Problem({ invalid, dangling }: Base64State): string | null {
   const problems: string[] = [];
   if (invalid > 0) problems.push(`${invalid} characters outside the base64 alphabet were skipped`);
   if (dangling > 0) problems.push('the base64 text ends in the middle of a byte');
@@ -126,8 +152,10 @@ export function decodeTransfer(body: Buffer, encoding: string): Decoded {
 // --- in pieces ----------------------------------------------------------------------------------
 // The decoders below give, over any split of the input into pieces, the bytes and the problem that
 // the whole-buffer decoders above give for the input at once (transfer-pieces.test.ts holds them
-// to it). They are written apart on purpose: the whole-buffer decoders stay the reference, and
-// every part small enough to be decoded at once still goes through them unchanged.
+// to it). Base64 needs only its unfinished quantum carried from one piece to the next, so both
+// of its decoders run base64Into. Quoted-printable is written apart on purpose: the whole-buffer
+// decoder reads ahead for the escape or soft line break after a `=` and stays the reference,
+// while the piece decoder must stop at any byte and so steps through a state per byte.
 
 /** A transfer decoder fed the encoded text piece by piece. */
 export interface PieceDecoder {
@@ -153,47 +181,16 @@ class Output {
 
 class Base64Pieces implements PieceDecoder {
   readonly #out = new Output();
-  #quantum = 0;
-  #count = 0;
-  #invalid = 0;
-  #dangling = 0;
+  readonly #state = base64Start();
 
   write(piece: Uint8Array): Buffer {
     const out = this.#out.room(Math.ceil((piece.length * 3) / 4) + 3);
-    let o = 0;
-    let quantum = this.#quantum;
-    let count = this.#count;
-    for (let i = 0; i < piece.length; i++) {
-      const b = piece[i]!;
-      const v = BASE64_VALUE[b]!;
-      if (v >= 0) {
-        quantum = (quantum << 6) | v;
-        if (++count === 4) {
-          out[o++] = (quantum >> 16) & 0xff;
-          out[o++] = (quantum >> 8) & 0xff;
-          out[o++] = quantum & 0xff;
-          quantum = 0;
-          count = 0;
-        }
-      } else if (b === EQUALS) {
-        if (count === 2) out[o++] = (quantum >> 4) & 0xff;
-        else if (count === 3) {
-          out[o++] = (quantum >> 10) & 0xff;
-          out[o++] = (quantum >> 2) & 0xff;
-        } else if (count === 1) this.#dangling++;
-        quantum = 0;
-        count = 0;
-      } else if (!isSpace(b)) this.#invalid++;
-    }
-    this.#quantum = quantum;
-    this.#count = count;
-    return out.subarray(0, o);
+    return out.subarray(0, base64Into(piece, out, 0, this.#state));
   }
 
   end(): Decoded {
     // The end of the text closes the last quantum as a `=` would.
-    const bytes = this.write(Buffer.of(EQUALS));
-    return { bytes, problem: base64Problem(this.#invalid, this.#dangling) };
+    return { bytes: this.write(CLOSE), problem: base64Problem(this.#state) };
   }
 }
 
@@ -231,13 +228,7 @@ class QuotedPrintablePieces implements PieceDecoder {
     // What the whole-buffer decoder does when a `=` turns out to start neither an escape nor a
     // soft line break: the `=` is kept, and what followed it is read again as plain text.
     const keepPending = () => {
-      out[o++] = EQUALS;
-      if (this.#state === Qp.EqualsHex) out[o++] = this.#hexDigit;
-      for (const run of this.#spaces) {
-        out.set(run, o);
-        o += run.length;
-      }
-      if (this.#state === Qp.EqualsCr) out[o++] = CR;
+      o = this.#writePending(out, o);
       this.#settle();
     };
     for (let i = 0; i < piece.length; i++) {
@@ -305,16 +296,22 @@ class QuotedPrintablePieces implements PieceDecoder {
     // At the end of the input `=` and `=` with trailing white space are soft line breaks; the
     // rest is kept as it came.
     if (this.#state === Qp.EqualsHex || this.#state === Qp.EqualsCr) {
-      out[o++] = EQUALS;
-      if (this.#state === Qp.EqualsHex) out[o++] = this.#hexDigit;
-      for (const run of this.#spaces) {
-        out.set(run, o);
-        o += run.length;
-      }
-      if (this.#state === Qp.EqualsCr) out[o++] = CR;
+      o = this.#writePending(out, o);
     }
     this.#settle();
     return { bytes: out.subarray(0, o), problem: null };
+  }
+
+  /** Writes the pending `=` and what has come after it, as it came, at `o`; answers the new end. */
+  #writePending(out: Buffer, o: number): number {
+    out[o++] = EQUALS;
+    if (this.#state === Qp.EqualsHex) out[o++] = this.#hexDigit;
+    for (const run of this.#spaces) {
+      out.set(run, o);
+      o += run.length;
+    }
+    if (this.#state === Qp.EqualsCr) out[o++] = CR;
+    return o;
   }
 
   #holdSpaces(piece: Uint8Array, from: number, to: number): void {
