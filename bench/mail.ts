@@ -39,11 +39,11 @@
 // attachment's size and of the message's. Custos is measured with and without SIZE declared.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import { freePort } from '../test/support/ports.ts';
 import { ROOT } from './baseline.ts';
 import {
   fiftyKb,
@@ -346,14 +346,6 @@ const pinned = !args['no-pin'];
 const onCpu = (cpu: number, cmd: string[]) =>
   pinned ? ['taskset', '-c', String(cpu), ...cmd] : cmd;
 const TICK_MS = 1000 / Number(execFileSync('getconf', ['CLK_TCK']).toString().trim() || 100);
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as net.AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 /** CPU time of a process so far (all threads), in ms. */
 function cpuMsOf(pid: number): number {

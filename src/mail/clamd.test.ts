@@ -14,6 +14,7 @@ import {
   startClamd,
   type TestClamd,
 } from '../../test/support/clamd.ts';
+import { freePort } from '../../test/support/ports.ts';
 import { loadConfig } from '../config/config.ts';
 import {
   CLAMD_DEFAULT_STREAM_MAX,
@@ -79,14 +80,6 @@ async function* pieces(data: Buffer, size: number): AsyncGenerator<Buffer> {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 async function rejection(promise: Promise<unknown>): Promise<ScannerUnavailable> {
   try {
@@ -236,7 +229,7 @@ describe.skipIf(clamdProblem !== null)(`clamd client against a real clamd (${CLA
   it('over StreamMaxLength gives an error result without streaming', async () => {
     const max = clamd.streamMaxBytes;
     // Pointed at a port where nothing listens: any attempt to stream would throw instead.
-    const nowhere = client({ port: await closedPort() });
+    const nowhere = client({ port: await freePort() });
     const tooBig = await nowhere.scan(Buffer.alloc(max + 1));
     expect(tooBig).toEqual({ status: 'error', message: expect.stringMatching(/larger than/) });
     expect(await nowhere.scan(pieces(Buffer.alloc(10), 5), { size: max + 1 })).toMatchObject({
@@ -261,12 +254,12 @@ describe.skipIf(clamdProblem !== null)(`clamd client against a real clamd (${CLA
 
   it('an unreachable clamd raises ScannerUnavailable quickly', async () => {
     const started = performance.now();
-    const refused = await rejection(client({ port: await closedPort() }).scan(EICAR));
+    const refused = await rejection(client({ port: await freePort() }).scan(EICAR));
     expect(refused.reason).toBe('connect');
     expect(refused.message).toMatch(/ECONNREFUSED/);
     const noSocket = path.join(tmpdir(), `no-clamd-${process.pid}.sock`);
     expect((await rejection(client({ socket: noSocket }).scan(EICAR))).reason).toBe('connect');
-    expect((await rejection(client({ port: await closedPort() }).ping())).reason).toBe('connect');
+    expect((await rejection(client({ port: await freePort() }).ping())).reason).toBe('connect');
     expect(performance.now() - started).toBeLessThan(1000);
   });
 
