@@ -4,8 +4,8 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testContext } from '../../test/support/app.ts';
+import { addPerson } from '../../test/support/seed.ts';
 import { describeEachStore } from '../../test/support/stores.ts';
-import { newId } from '../store/columns.ts';
 import {
   importLogFile,
   lineId,
@@ -123,24 +123,13 @@ describeEachStore('log import', (t) => {
   async function deps() {
     const ctx = await testContext(t.store);
     const now = new Date().toISOString();
-    const alice = newId();
-    await t.store.db
-      .insertInto('people')
-      .values({
-        id: alice,
-        staff_id: null,
-        email: 'alice@school.test',
-        given_name: 'Alice',
-        family_name: 'Example',
-        kind: [...ctx.policy.current().personKinds.keys()][0]!,
-        status: 'active',
-        start_date: null,
-        leave_date: null,
-        supervised_use: 0,
-        created_at: now,
-        updated_at: now,
-      })
-      .execute();
+    const alice = await addPerson(t.store, {
+      email: 'alice@school.test',
+      givenName: 'Alice',
+      familyName: 'Example',
+      kind: [...ctx.policy.current().personKinds.keys()][0]!,
+      now,
+    });
     const rows = await loadSubjectRows(t.store, packGroupIndex(ctx.policy.current().groups));
     return {
       alice,

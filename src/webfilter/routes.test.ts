@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { expect, it } from 'vitest';
 import { signedInAs, testContext } from '../../test/support/app.ts';
+import { addPerson } from '../../test/support/seed.ts';
 import { describeEachStore } from '../../test/support/stores.ts';
 import { buildApp } from '../api/app.ts';
 import { newId } from '../store/columns.ts';
@@ -75,23 +76,7 @@ describeEachStore('web filter routes', (db) => {
       ])
       .execute();
     for (const [i, id] of people.entries()) {
-      await db.store.db
-        .insertInto('people')
-        .values({
-          id,
-          staff_id: null,
-          email: `${id}@school.test`,
-          given_name: 'P',
-          family_name: String(i),
-          kind: 'employee',
-          status: 'active',
-          start_date: null,
-          leave_date: null,
-          supervised_use: 0,
-          created_at: now,
-          updated_at: now,
-        })
-        .execute();
+      await addPerson(db.store, { id, givenName: 'P', familyName: String(i), now });
       await db.store.db
         .insertInto('person_groups')
         .values({ person_id: id, group_id: i === 3 ? smallGroup : groupId })

@@ -28,6 +28,7 @@ import {
   ttlsOf,
 } from '../support/dns.ts';
 import { compileShipped, replaceOnce } from '../support/policy-pack.ts';
+import { addDevice, addPerson } from '../support/seed.ts';
 import { cleanupStores, freshStore } from '../support/stores.ts';
 
 const silent = pino({ level: 'silent' });
@@ -67,43 +68,10 @@ let alerts: WebAlerts;
 let port: number;
 let personId: string;
 
+/** A member of staff with an approved laptop at the staff address. */
 async function addStaffMember(): Promise<string> {
-  const now = new Date().toISOString();
-  const id = newId();
-  await store.db
-    .insertInto('people')
-    .values({
-      id,
-      staff_id: null,
-      email: `${id}@school.test`,
-      given_name: 'Amy',
-      family_name: 'Teacher',
-      kind: 'employee',
-      status: 'active',
-      start_date: null,
-      leave_date: null,
-      supervised_use: 0,
-      created_at: now,
-      updated_at: now,
-    })
-    .execute();
-  await store.db
-    .insertInto('devices')
-    .values({
-      id: newId(),
-      person_id: id,
-      kind: 'laptop',
-      label: 'Amy laptop',
-      mac: null,
-      hostname: null,
-      ip: STAFF,
-      status: 'approved',
-      approved_by: null,
-      approved_at: now,
-      created_at: now,
-      updated_at: now,
-    })
-    .execute();
+  const id = await addPerson(store);
+  await addDevice(store, id, { ip: STAFF });
   return id;
 }
 
