@@ -36,7 +36,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ROOT } from './baseline.ts';
+import { nodeFlags, ROOT } from './baseline.ts';
 import {
   ALLOWED_ADDRESS,
   CATEGORIES,
@@ -318,25 +318,20 @@ async function main(): Promise<void> {
     children.push(upstream);
     await waitFor(PORTS.upstream, 'the stand-in', upstream);
 
+    // Custos with the V8 flags `custos serve` runs with (BENCH_NODE_FLAGS to try others).
+    const custosChild = () =>
+      pin(0, [
+        process.execPath,
+        ...nodeFlags(),
+        '--import',
+        'tsx',
+        join(ROOT, 'bench/dns.ts'),
+        '--child',
+        'custos',
+      ]);
     const servers: Record<string, () => string[]> = {
-      custos: () =>
-        pin(0, [
-          process.execPath,
-          '--import',
-          'tsx',
-          join(ROOT, 'bench/dns.ts'),
-          '--child',
-          'custos',
-        ]),
-      'custos-no-activity': () =>
-        pin(0, [
-          process.execPath,
-          '--import',
-          'tsx',
-          join(ROOT, 'bench/dns.ts'),
-          '--child',
-          'custos',
-        ]),
+      custos: custosChild,
+      'custos-no-activity': custosChild,
       unbound: () => pin(0, ['unbound', '-d', '-c', join(dir, 'unbound.conf')]),
       dnsmasq: () =>
         pin(

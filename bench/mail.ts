@@ -44,7 +44,7 @@ import path from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { freePort } from '../test/support/ports.ts';
-import { ROOT } from './baseline.ts';
+import { nodeFlags as benchNodeFlags, ROOT } from './baseline.ts';
 import {
   fiftyKb,
   MIB,
@@ -564,8 +564,10 @@ async function startServer(
     args.profile && kind !== 'plain'
       ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(args.profile)]
       : [];
+  // Custos with the flags `custos serve` runs with; the plain relay with V8's defaults.
+  const serveFlags = kind === 'plain' ? [] : benchNodeFlags();
   const child = await spawnRole(0, roleArgs, {
-    nodeFlags: [...nodeFlags, ...profile],
+    nodeFlags: [...serveFlags, ...nodeFlags, ...profile],
     env: kind === 'custos-normal' ? { BENCH_SQLITE_SYNC: 'normal' } : {},
   });
   const extraPids = kind === 'custos-clamd' && clamd ? [clamd.pid] : [];

@@ -7,6 +7,7 @@ import { watchAppliedPack } from '../../policy/packs.ts';
 import { openStore } from '../../store/database.ts';
 import { migrate } from '../../store/migrations/index.ts';
 import { EXIT, openRuntime, type RuntimeOptions } from '../runtime.ts';
+import { missingServeFlags } from '../serve-flags.ts';
 
 export const runtimeOptions = (program: Command): RuntimeOptions => {
   const { config } = program.opts<{ config?: string }>();
@@ -45,6 +46,13 @@ export function registerSystemCommands(program: Command): void {
         overrides: { 'server.host': opts.host, 'server.port': opts.port },
       });
       const log = pino({ level: config.log.level, base: { service: 'custos' } });
+      const missing = missingServeFlags();
+      if (missing.length) {
+        log.warn(
+          { missing },
+          `node was started without ${missing.join(' ')}: the proxy's and DNS filter's slowest answers will be slower (start it as "node ${missing.join(' ')} bin/custos.js serve", see docs/installation.md)`,
+        );
+      }
       const runtime = await openRuntime({ config, log, ignoreAppliedPack: opts.policyFromFolder });
       // A pack applied by another process (another machine's console) is picked up here.
       const stopWatch = watchAppliedPack(runtime.store, runtime.policy, {
