@@ -215,7 +215,7 @@ export function createActivityRecorder(
   const o = { ...configured.get(store), ...options };
   const writer: ActivityWriter = activityWriterFor(store);
   const capacity = o.capacity ?? 100_000;
-  const batchSize = o.batchSize ?? 100;
+  const batchSize = o.batchSize ?? writer.batchSize ?? 100;
   const windowMs = Math.max(1, Math.round((o.windowSeconds ?? 60) * 1000));
   const clock = o.clock ?? (() => new Date());
   const log = o.log;
@@ -447,7 +447,7 @@ export function createActivityRecorder(
       clearInterval(timer);
       visits.sweep(clock().getTime(), true);
       await flush();
-      writer.close();
+      await writer.close();
     },
   };
 }
