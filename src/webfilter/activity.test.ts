@@ -228,6 +228,20 @@ describeEachStore('activity recorder', (ctx) => {
     expect(rows.map((r) => r.path)).not.toContain('/page/0');
   });
 
+  it('WEB-6: rows that pile up past half the bound while a write runs are written when it ends, with no new decision needed', async () => {
+    const { recorder } = clocked(ctx.store, at(10, 4, 0), { capacity: 20 });
+    // Half the bound: an early write starts (the window is still open).
+    for (let i = 0; i < 10; i++) recorder.record(lookup(at(10, 4, 0), { host: `a${i}` }));
+    await new Promise((resolve) => setImmediate(resolve));
+    // Half the bound again while that write runs; then the traffic stops.
+    for (let i = 0; i < 12; i++) recorder.record(lookup(at(10, 4, 1), { host: `b${i}` }));
+    await vi.waitFor(() => expect(recorder.stats()).toMatchObject({ queued: 0, written: 22 }), {
+      timeout: 2000,
+    });
+    expect(recorder.stats().dropped).toBe(0);
+    await recorder.stop();
+  });
+
   it('WEB-6: capacity bounds distinct records, not requests: repeats fold in without dropping; a dropped record counts all its hits', async () => {
     const { recorder } = clocked(ctx.store, at(10, 4, 0), { capacity: 100 });
     for (let i = 0; i < 5000; i++)

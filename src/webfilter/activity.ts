@@ -359,6 +359,8 @@ export function createActivityRecorder(
       })
       .finally(() => {
         running--;
+        // Rows may have piled up while this write ran: start on them now, not at the next one.
+        writeEarlyIfFull();
       });
     chain = done;
     return done;
@@ -421,14 +423,17 @@ export function createActivityRecorder(
     windowAt(start).rows.push(row);
     mine?.push(row);
     waiting++;
-    if (waiting >= capacity / 2 && running === 0 && !earlyWrite) {
-      // Many distinct decisions: write before the window closes rather than drop any.
-      earlyWrite = true;
-      setImmediate(() => {
-        earlyWrite = false;
-        if (running === 0) void run(true);
-      });
-    }
+    writeEarlyIfFull();
+  }
+
+  /** Many distinct decisions: write before the window closes rather than drop any. */
+  function writeEarlyIfFull(): void {
+    if (waiting < capacity / 2 || running !== 0 || earlyWrite) return;
+    earlyWrite = true;
+    setImmediate(() => {
+      earlyWrite = false;
+      if (running === 0) void run(true);
+    });
   }
 
   async function flush(): Promise<void> {
