@@ -24,6 +24,7 @@
 // 39,000 distinct), each forwarded once. "custos-no-activity" is the
 // same filter without activity records, to show what recording every decision costs. All servers
 // run at once and the passes alternate between them, so that the machine's load falls on each.
+// Last, the floor: a Node.js UDP echo server (no filtering), pinned alike, in steady passes.
 // Pinned (the default): each server on CPU 0 (`taskset -c 0`), dnsperf (`-c 10 -T 1 -q 200`) and the
 // stand-in on CPU 1. Printed: q/s, mean latency, lost queries, start-up time, memory, and each
 // figure as a ratio to dnsmasq and to Unbound; then the CPU time (user and system) each query cost
@@ -51,6 +52,7 @@ const PORTS = {
   unbound: 15392,
   dnsmasq: 15393,
   'custos-no-activity': 15394,
+  echo: 15395,
 };
 
 const { values: args } = parseArgs({
@@ -80,6 +82,28 @@ async function runCustos(dir: string): Promise<void> {
     await stop();
     process.stderr.write(`custos: ${JSON.stringify({ ...s, activity: activity.stats() })}\n`);
     process.exit(0);
+  });
+}
+
+// --- the floor: Node's UDP sockets doing nothing else -------------------------------------------
+/**
+ * Every query sent back as its own answer (QR set, no records), on a socket set up as the DNS
+ * filter's (the lookup that hands IP literals back, 8 MB buffers): what a query costs a Node.js
+ * process before any filtering.
+ */
+function runEcho(port: number): void {
+  const socket = dgram.createSocket({
+    type: 'udp4',
+    lookup: (hostname, _options, callback) => callback(null, hostname, 4),
+  });
+  socket.on('message', (query, rinfo) => {
+    query[2]! |= 0x80;
+    socket.send(query, rinfo.port, rinfo.address);
+  });
+  socket.bind(port, '127.0.0.1', () => {
+    socket.setRecvBufferSize(8 << 20);
+    socket.setSendBufferSize(8 << 20);
+    process.stdout.write('ready\n');
   });
 }
 
@@ -237,6 +261,10 @@ async function main(): Promise<void> {
     await runCustos(process.env.BENCH_DIR!);
     return;
   }
+  if (args.child === 'echo') {
+    runEcho(Number(process.env.BENCH_PORT));
+    return;
+  }
   for (const tool of ['unbound', 'dnsmasq', 'dnsperf', ...(pinned ? ['taskset'] : [])]) {
     try {
       execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
@@ -391,6 +419,28 @@ async function main(): Promise<void> {
       );
     }
     const upstreamAlone = dnsperf(PORTS.upstream, join(dir, 'steady.txt'));
+    // The floor of Node's UDP sockets, pinned alike and measured after the rest.
+    const echo = spawnWith(
+      pin(0, [
+        process.execPath,
+        ...nodeFlags(),
+        '--import',
+        'tsx',
+        join(ROOT, 'bench/dns.ts'),
+        '--child',
+        'echo',
+      ]),
+      'echo',
+      { BENCH_PORT: String(PORTS.echo) },
+    );
+    children.push(echo);
+    await waitFor(PORTS.echo, 'the echo server', echo);
+    dnsperf(PORTS.echo, join(dir, 'steady.txt'));
+    const echoRuns = Array.from({ length: runs }, () =>
+      dnsperf(PORTS.echo, join(dir, 'steady.txt'), pidOf(echo)),
+    );
+    const echoQps = median(echoRuns.map((r) => r.qps));
+    const echoCpuUs = median(echoRuns.map((r) => r.cpuUs));
 
     const row = (label: string, r: (typeof results)[string]) => {
       const vs = (a: number, b: number) => (b > 0 ? `${((a / b) * 100).toFixed(0)}%` : '-');
@@ -430,6 +480,10 @@ async function main(): Promise<void> {
     );
     console.log('|---|---|---|---|---|---|---|---|---|');
     for (const name of order) console.log(cpuRow(name, results[name]!));
+    const unboundCpu = results.unbound!.steady.cpuUs;
+    console.log(
+      `\nThe floor: a Node.js UDP echo server (each query sent back as its answer, nothing else), pinned alike, steady queries: ${echoQps.toFixed(0)} q/s (${((echoQps / results.unbound!.steady.qps) * 100).toFixed(0)}% of Unbound), ${echoCpuUs.toFixed(1)} µs CPU a query (${((unboundCpu / echoCpuUs) * 100).toFixed(0)}% of Unbound's q/s per CPU).`,
+    );
   } finally {
     stopAll();
     await new Promise((r) => setTimeout(r, 300));
