@@ -3,7 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { decodeWords, MAX_HEADER_BYTES, parseStructured, readHeaderBlock } from './headers.ts';
 import { splitMultipart } from './multipart.ts';
 import { htmlToText } from './text.ts';
-import { decodeBase64, decodeQuotedPrintable, decodeTransfer } from './transfer.ts';
+import {
+  decodeBase64,
+  decodeBase64Carefully,
+  decodeQuotedPrintable,
+  decodeTransfer,
+} from './transfer.ts';
 
 const wrap = (text: string, width: number, eol: string) => {
   const lines: string[] = [];
@@ -25,6 +30,47 @@ describe('transfer encodings', () => {
           expect(Buffer.compare(decoded.bytes, Buffer.from(bytes))).toBe(0);
         },
       ),
+    );
+  });
+
+  it('base64 decoded natively gives the same bytes and problem as the careful decoder, clean or not', () => {
+    // Long enough for the native path: lines of real base64 (without padding, so that only the
+    // end may carry it), with one to three extra characters now and then (a quantum cut short,
+    // a dangling character), an ending with or without padding, and in some inputs one thing
+    // the native path must leave to the careful one (a character outside the alphabet, padding
+    // in the middle).
+    const line = fc.oneof(
+      {
+        weight: 8,
+        arbitrary: fc
+          .uint8Array({ minLength: 3, maxLength: 57 })
+          .map((b) => Buffer.from(b.subarray(0, b.length - (b.length % 3))).toString('base64')),
+      },
+      { weight: 2, arbitrary: fc.constantFrom('\r\n', '\n', '\r') },
+      { weight: 1, arbitrary: fc.constantFrom('A', 'QQ', 'QUI') },
+    );
+    const input = fc.record({
+      lines: fc.array(line, { minLength: 20, maxLength: 120 }),
+      end: fc.constantFrom('', '=', '==', '=\r\n', '==\n', '==='),
+      odd: fc.option(
+        fc.record({
+          at: fc.nat(),
+          text: fc.constantFrom(' ', '*', '-', '_', '\u00e9', '=', '==', '\t'),
+        }),
+        { freq: 3 },
+      ),
+    });
+    fc.assert(
+      fc.property(input, ({ lines, end, odd }) => {
+        const parts = [...lines, end];
+        if (odd) parts.splice(odd.at % parts.length, 0, odd.text);
+        const bytes = Buffer.from(parts.join(''), 'latin1');
+        const fast = decodeBase64(bytes);
+        const careful = decodeBase64Carefully(bytes);
+        expect(fast.problem).toBe(careful.problem);
+        expect(Buffer.compare(fast.bytes, careful.bytes)).toBe(0);
+      }),
+      { numRuns: 2000 },
     );
   });
 
