@@ -14,11 +14,13 @@ export interface PersonSeed {
   /** A person kind of the pack in use (the shipped pack has 'employee'). */
   kind?: string;
   roles?: string[];
+  /** Default 'active'; 'left' for someone who has left. */
+  status?: string;
   /** The ISO time written as created and updated. */
   now?: string;
 }
 
-/** A member of staff in the directory, active, with the given roles; answers the person's id. */
+/** A member of staff in the directory (active unless told), with the given roles; answers the person's id. */
 export async function addPerson(store: Store, seed: PersonSeed = {}): Promise<string> {
   const id = seed.id ?? newId();
   const now = seed.now ?? new Date().toISOString();
@@ -31,7 +33,7 @@ export async function addPerson(store: Store, seed: PersonSeed = {}): Promise<st
       given_name: seed.givenName ?? 'Amy',
       family_name: seed.familyName ?? 'Teacher',
       kind: seed.kind ?? 'employee',
-      status: 'active',
+      status: seed.status ?? 'active',
       start_date: null,
       leave_date: null,
       supervised_use: 0,
@@ -84,10 +86,12 @@ export interface AccountSeed {
   id?: string;
   /** A hash from the password hasher; none: an account that signs in only by other means. */
   passwordHash?: string | null;
+  /** An account switched off by an administrator. */
+  disabled?: boolean;
   now?: string;
 }
 
-/** An enabled account for the person, without a second factor; answers the account's id. */
+/** An account for the person (enabled unless told), without a second factor; answers its id. */
 export async function addAccount(
   store: Store,
   personId: string,
@@ -107,7 +111,7 @@ export async function addAccount(
       totp_enabled: 0,
       failed_sign_ins: 0,
       locked_until: null,
-      disabled: 0,
+      disabled: seed.disabled ? 1 : 0,
       created_at: now,
       updated_at: now,
     })

@@ -18,6 +18,7 @@ import { type ProxyListener, startProxy } from '../../src/webfilter/proxy/server
 import { createWebFilterState } from '../../src/webfilter/state.ts';
 import { shippedPolicy } from '../support/app.ts';
 import { ask, deadPort } from '../support/dns.ts';
+import { addAccount, addDevice, addPerson as seedPerson } from '../support/seed.ts';
 import { describeEachStore } from '../support/stores.ts';
 
 const PUBLIC_URL = 'http://console.school.test:8080';
@@ -46,45 +47,16 @@ async function addPerson(
 ): Promise<{ id: string; email: string }> {
   const id = newId();
   const email = `${input.givenName.toLowerCase()}-${id.slice(0, 8)}@school.test`;
-  const now = new Date().toISOString();
-  await store.db
-    .insertInto('people')
-    .values({
-      id,
-      staff_id: null,
-      email,
-      given_name: input.givenName,
-      family_name: 'Test',
-      kind: 'employee',
-      status: input.status ?? 'active',
-      start_date: null,
-      leave_date: null,
-      supervised_use: 0,
-      created_at: now,
-      updated_at: now,
-    })
-    .execute();
-  for (const role of input.roles ?? []) {
-    await store.db.insertInto('person_roles').values({ person_id: id, role }).execute();
-  }
-  if ((input.account ?? 'active') !== 'none') {
-    await store.db
-      .insertInto('accounts')
-      .values({
-        id: newId(),
-        person_id: id,
-        password_hash: null,
-        password_changed_at: null,
-        totp_secret: null,
-        totp_enabled: 0,
-        failed_sign_ins: 0,
-        locked_until: null,
-        disabled: input.account === 'disabled' ? 1 : 0,
-        created_at: now,
-        updated_at: now,
-      })
-      .execute();
-  }
+  await seedPerson(store, {
+    id,
+    email,
+    givenName: input.givenName,
+    familyName: 'Test',
+    roles: input.roles,
+    status: input.status,
+  });
+  const account = input.account ?? 'active';
+  if (account !== 'none') await addAccount(store, id, { disabled: account === 'disabled' });
   return { id, email };
 }
 
@@ -113,24 +85,7 @@ async function world(store: Store): Promise<World> {
   await addPerson(store, { givenName: 'Dora', roles: ['sbm'], account: 'disabled' });
   await addPerson(store, { givenName: 'Leah', roles: ['headteacher'], status: 'left' });
   await addPerson(store, { givenName: 'Nora', roles: ['sbm'], account: 'none' });
-  const now = new Date().toISOString();
-  await store.db
-    .insertInto('devices')
-    .values({
-      id: newId(),
-      person_id: amy.id,
-      kind: 'laptop',
-      label: 'Amy laptop',
-      mac: null,
-      hostname: null,
-      ip: DEVICE_IP,
-      status: 'approved',
-      approved_by: null,
-      approved_at: now,
-      created_at: now,
-      updated_at: now,
-    })
-    .execute();
+  await addDevice(store, amy.id, { ip: DEVICE_IP });
   const state = await createWebFilterState({ store, policy, lists, log: silent });
   const activity = createActivityRecorder(store, { flushMs: 50 });
   const alerts = createWebAlerts({
