@@ -15,8 +15,10 @@
 // skew (a few names take most of the lookups, as in real traffic), one name in ten blocked under
 // the same categories and clauses, A and AAAA alternating (DNS) or, with --paths N above 1, one of
 // N paths per host (proxy). The loop runs in chunks of 10,000 decisions and lets timers run between
-// chunks, so windows close and are written as in service. Times are CPU time, not wall time (the
-// machine may be busy); the cost of building each event is measured alone and subtracted.
+// chunks, so windows close and are written as in service; while half the recorder's bound waits it
+// lets the writer catch up, so that nothing is dropped (it says so if anything was). Times are CPU
+// time of all the process's threads, the writer's included, not wall time (the machine may be
+// busy); the cost of building each event is measured alone and subtracted.
 
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
