@@ -13,6 +13,7 @@ import {
   setUpFirstAccount,
   startHarness,
   TABLET,
+  trackRequests,
   wakeSessions,
 } from './support/harness.ts';
 
@@ -145,12 +146,15 @@ describe('the console', { timeout: 180_000 }, () => {
     await screenshot(page, 'policy');
   });
 
-  // Retried: the server-side half depends on which request the page makes first after the
-  // sessions are aged, which a loaded machine can reorder.
+  // Retried: on a loaded machine the last step sometimes never meets the lock (about one run in
+  // four while another test suite ran beside it; none in five on a quiet machine). Not from a
+  // request after the unlock: those are waited for, and a session touched within 30 s is not
+  // written again. The cause is not found yet.
   it('locks after the idle time and unlocking with the password keeps the page (PWD-5)', {
     retry: 2,
   }, async (ctx) => {
     const page = await h.page(ctx, { signedInAs: sbm });
+    const requests = trackRequests(page);
     // The session is shared with the other tests: leave it unlocked whatever happens here.
     ctx.onTestFinished(() => wakeSessions(h.server));
     await page.clock.install();
@@ -183,7 +187,7 @@ describe('the console', { timeout: 180_000 }, () => {
     // `session_locked`, the overlay asks for the password, and the request then goes through.
     // First let the requests that follow the unlock finish: one landing after the sessions are
     // aged would mark them active again.
-    await page.waitForLoadState('networkidle');
+    await requests.quiet();
     idleSessions(h.server, 11);
     await field(page, 'Search').fill('');
     // Filtering a school-sized directory happens in the page and asks the server nothing...

@@ -148,6 +148,36 @@ export function wakeSessions(server: Server): void {
   );
 }
 
+/**
+ * Counts the page's requests in flight from now on. `quiet(ms)` waits until none has been in
+ * flight for `ms`: then every request the page made has been answered, and the server has done
+ * with each (a session it touched is written before the answer). Playwright's `networkidle` load
+ * state fires once per navigation and does not wait for requests made later.
+ */
+export function trackRequests(page: Page): { quiet(ms?: number): Promise<void> } {
+  let inFlight = 0;
+  let lastChange = Date.now();
+  page.on('request', () => {
+    inFlight++;
+    lastChange = Date.now();
+  });
+  const done = () => {
+    inFlight = Math.max(0, inFlight - 1);
+    lastChange = Date.now();
+  };
+  page.on('requestfinished', done);
+  page.on('requestfailed', done);
+  return {
+    async quiet(ms = 300) {
+      const until = Date.now() + 15_000;
+      while (inFlight > 0 || Date.now() - lastChange < ms) {
+        if (Date.now() > until) throw new Error(`${inFlight} requests still in flight after 15 s`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    },
+  };
+}
+
 // --- The browser ------------------------------------------------------------------------------
 
 export async function launchBrowser(): Promise<Browser> {
