@@ -346,8 +346,9 @@ async function main(): Promise<void> {
     children.push(upstream);
     await waitFor(PORTS.upstream, 'the stand-in', upstream);
 
-    // Custos with the V8 flags `custos serve` runs with (BENCH_NODE_FLAGS to try others).
-    const custosChild = () =>
+    // This script as a child on CPU 0, with the V8 flags `custos serve` runs with
+    // (BENCH_NODE_FLAGS to try others).
+    const nodeChild = (role: 'custos' | 'echo') =>
       pin(0, [
         process.execPath,
         ...nodeFlags(),
@@ -355,8 +356,9 @@ async function main(): Promise<void> {
         'tsx',
         join(ROOT, 'bench/dns.ts'),
         '--child',
-        'custos',
+        role,
       ]);
+    const custosChild = () => nodeChild('custos');
     const servers: Record<string, () => string[]> = {
       custos: custosChild,
       'custos-no-activity': custosChild,
@@ -420,19 +422,7 @@ async function main(): Promise<void> {
     }
     const upstreamAlone = dnsperf(PORTS.upstream, join(dir, 'steady.txt'));
     // The floor of Node's UDP sockets, pinned alike and measured after the rest.
-    const echo = spawnWith(
-      pin(0, [
-        process.execPath,
-        ...nodeFlags(),
-        '--import',
-        'tsx',
-        join(ROOT, 'bench/dns.ts'),
-        '--child',
-        'echo',
-      ]),
-      'echo',
-      { BENCH_PORT: String(PORTS.echo) },
-    );
+    const echo = spawnWith(nodeChild('echo'), 'echo', { BENCH_PORT: String(PORTS.echo) });
     children.push(echo);
     await waitFor(PORTS.echo, 'the echo server', echo);
     dnsperf(PORTS.echo, join(dir, 'steady.txt'));
