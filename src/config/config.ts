@@ -579,6 +579,12 @@ export const ConfigSchema = z.object({
         .describe(
           'Lookups of the same name by the same client with the same decision within this many seconds make one activity record (a browser asks A, AAAA and HTTPS for every visit, and repeats them). 0 records every query.',
         ),
+      udpTransport: z
+        .enum(['auto', 'batched', 'dgram'])
+        .default('auto')
+        .describe(
+          "How UDP queries are read and answered: batched (Custos's native module, many datagrams a system call with recvmmsg and sendmmsg; Linux, built by npm ci), dgram (Node.js's own UDP, a call per datagram: about half the queries a second), or auto: batched where the native module loads, else dgram with a line in the log that says why.",
+        ),
     })
     .prefault({})
     .describe('The DNS filter (UDP and TCP).'),

@@ -223,10 +223,11 @@ export function encodeQuery(name: string, options: AskOptions = {}): Buffer {
 export function sendUdp(
   port: number,
   bytes: Buffer,
-  options: { from?: string; timeoutMs?: number } = {},
+  options: { from?: string; to?: string; timeoutMs?: number } = {},
 ): Promise<Buffer | null> {
+  const to = options.to ?? '127.0.0.1';
   return new Promise((resolve, reject) => {
-    const socket = dgram.createSocket('udp4');
+    const socket = dgram.createSocket(net.isIPv6(to) ? 'udp6' : 'udp4');
     const timer = setTimeout(() => {
       socket.close();
       resolve(null);
@@ -237,7 +238,9 @@ export function sendUdp(
       resolve(msg);
     });
     socket.on('error', reject);
-    socket.bind(0, options.from ?? '127.0.0.1', () => socket.send(bytes, port, '127.0.0.1'));
+    socket.bind(0, options.from ?? (net.isIPv6(to) ? '::1' : '127.0.0.1'), () =>
+      socket.send(bytes, port, to),
+    );
   });
 }
 

@@ -18,6 +18,7 @@ import type { WebAlerts } from '../alerts.ts';
 import { normaliseHost } from '../categories/index.ts';
 import type { WebDecision, WebEngine } from '../engine.ts';
 import { type SafeSearchTarget, safeSearchTarget, withSafeSearch } from '../safesearch.ts';
+import { batchedUdpSupport, bindBatchedUdp } from './batched-udp.ts';
 import { AnswerCache, type CacheEntry, cacheTtl, replyFromEntry, toEntry } from './cache.ts';
 import { DecisionCache, type Outcome } from './decisions.ts';
 import { cnameAnswer, nameWire } from './safe-answer.ts';
@@ -66,6 +67,11 @@ export interface DnsFilterOptions {
   tcpIdleTimeoutMs: number;
   tcpMaxQueriesInFlight: number;
   activityMergeSeconds: number;
+  /**
+   * How UDP is read and written: `batched` (the native module, recvmmsg and sendmmsg), `dgram`
+   * (node:dgram, a callback per datagram), or `auto`: batched where the module loads.
+   */
+  udpTransport?: 'auto' | 'batched' | 'dgram' | undefined;
 }
 
 export interface DnsFilterDeps {
@@ -102,6 +108,8 @@ export interface DnsFilterStats {
 
 export interface DnsFilter {
   address: { udp: AddressInfo; tcp: AddressInfo };
+  /** How UDP is read and written (DnsFilterOptions.udpTransport), and why not batched if not. */
+  udp: { transport: 'batched' | 'dgram'; problem: string | null };
   stats(): DnsFilterStats;
   /** Empties the answer cache and the decisions kept. */
   flushCache(): void;
@@ -661,7 +669,18 @@ export async function startDnsFilter(
     const asked = questionKey(q);
     // For SafeSearch the upstream is asked for the safe name; the reply is made from its answer.
     const key = safe === null ? asked : safeKey(asked, safe);
-    const waiter: Waiter = { query, q: { ...q }, send, tcp, clientIp, outcome, safe, now, t0 };
+    // A copy: a batched UDP query is a view of a receive buffer the next batch overwrites.
+    const waiter: Waiter = {
+      query: Buffer.from(query),
+      q: { ...q },
+      send,
+      tcp,
+      clientIp,
+      outcome,
+      safe,
+      now,
+      t0,
+    };
     const waiting = inflight.get(key);
     if (waiting) {
       stats.coalesced++;
@@ -687,7 +706,33 @@ export async function startDnsFilter(
   }
 
   // --- UDP --------------------------------------------------------------------------------------
-  const bindUdp = async (port: number) => {
+  interface UdpEndpoint {
+    address: AddressInfo;
+    close(): Promise<void>;
+  }
+  const support = batchedUdpSupport();
+  const transport = options.udpTransport ?? 'auto';
+  if (transport === 'batched' && !support.available) {
+    await forwarder.close();
+    throw new Error(`dns.udpTransport is batched, but ${support.problem}`);
+  }
+  const batched = transport !== 'dgram' && support.available;
+
+  const bindBatched = async (port: number): Promise<UdpEndpoint> => {
+    const socket = bindBatchedUdp(options.host, port, (query, source, reply) => {
+      if (!stopped) safeHandle(query, clientAddress(source), false, reply);
+    });
+    return {
+      address: {
+        address: options.host,
+        family: net.isIPv6(options.host) ? 'IPv6' : 'IPv4',
+        port: socket.port,
+      },
+      close: async () => socket.close(),
+    };
+  };
+
+  const bindDgram = async (port: number): Promise<UdpEndpoint> => {
     const type = net.isIPv6(options.host) ? 'udp6' : 'udp4';
     const family = type === 'udp6' ? 6 : 4;
     // A reply goes to the address its query came from, an IP literal: once bound, the socket's
@@ -730,8 +775,12 @@ export async function startDnsFilter(
         // the kernel's limit applies
       }
     }
-    return socket;
+    return {
+      address: socket.address(),
+      close: () => new Promise<void>((r) => socket.close(() => r())),
+    };
   };
+  const bindUdp = batched ? bindBatched : bindDgram;
 
   // --- TCP (RFC 7766) ---------------------------------------------------------------------------
   const connections = new Set<net.Socket>();
@@ -805,17 +854,17 @@ export async function startDnsFilter(
     });
 
   // UDP and TCP share one port; with port 0 the TCP side may find the UDP one taken: try again.
-  let udp: dgram.Socket | null = null;
+  let udp: UdpEndpoint | null = null;
   for (let attempt = 0; ; attempt++) {
     udp = await bindUdp(options.port).catch(async (err: unknown) => {
       await forwarder.close();
       throw err;
     });
     try {
-      await listenTcp(udp.address().port);
+      await listenTcp(udp.address.port);
       break;
     } catch (err) {
-      await new Promise<void>((r) => udp!.close(() => r()));
+      await udp.close();
       if (options.port !== 0 || attempt >= 10) {
         await forwarder.close();
         throw err;
@@ -826,7 +875,8 @@ export async function startDnsFilter(
   tcp.on('error', (err) => log?.error({ err }, 'DNS TCP listener error'));
 
   return {
-    address: { udp: udpSocket.address(), tcp: tcp.address() as AddressInfo },
+    address: { udp: udpSocket.address, tcp: tcp.address() as AddressInfo },
+    udp: { transport: batched ? 'batched' : 'dgram', problem: batched ? null : support.problem },
     stats: () => ({
       ...stats,
       cacheEntries: cache.stats().entries,
@@ -840,7 +890,7 @@ export async function startDnsFilter(
     async stop() {
       if (stopped) return;
       stopped = true;
-      await new Promise<void>((r) => udpSocket.close(() => r()));
+      await udpSocket.close();
       const closed = new Promise<void>((r) => tcp.close(() => r()));
       for (const socket of connections) socket.destroy();
       await closed;

@@ -20,9 +20,16 @@ export async function startDnsService(
       udp: `${filter.address.udp.address}:${filter.address.udp.port}`,
       tcp: `${filter.address.tcp.address}:${filter.address.tcp.port}`,
       upstreams: config.dns.upstreams.length > 0 ? config.dns.upstreams : 'from /etc/resolv.conf',
+      udpTransport: filter.udp.transport,
     },
     'Custos DNS filter listening',
   );
+  if (filter.udp.problem !== null) {
+    dnsLog.warn(
+      { problem: filter.udp.problem },
+      'DNS filter reads UDP a datagram at a time (node:dgram): batched UDP is unavailable',
+    );
+  }
   return {
     ...filter,
     async stop() {

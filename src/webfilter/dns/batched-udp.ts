@@ -1,0 +1,224 @@
+// The DNS filter's UDP socket, read and written in batches by the native module in
+// native/udp-batch.c (recvmmsg and sendmmsg; Linux). One wake-up of the event loop hands every
+// datagram waiting (up to 64 a read) to JavaScript in one call, and the replies made during that
+// call leave together. Where the module is not built (`npm ci` builds it; see docs/web-filter.md)
+// or does not load, the filter uses node:dgram and says so in its log.
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+interface NativeSocket {
+  flush(count: number): number;
+  sendTo(
+    data: Uint8Array,
+    length: number,
+    family: number,
+    port: number,
+    a0: number,
+    a1: number,
+    a2: number,
+    a3: number,
+    scope: number,
+  ): boolean;
+  close(): void;
+  port(): number;
+  stats(): BatchedUdpStats;
+}
+
+interface NativeModule {
+  BATCH: number;
+  SLOT: number;
+  META: number;
+  bind(
+    host: string,
+    port: number,
+    onBatch: (count: number) => void,
+    input: Buffer,
+    inputMeta: Int32Array,
+    output: Buffer,
+    outputMeta: Int32Array,
+    receiveBuffer: number,
+    sendBuffer: number,
+  ): NativeSocket;
+}
+
+export interface BatchedUdpStats {
+  received: number;
+  sent: number;
+  /** Replies the kernel would not take (a full send buffer, an unreachable client). */
+  sendErrors: number;
+  /** Datagrams longer than a slot (4,096 octets), dropped. */
+  oversized: number;
+}
+
+/** Where the module is, built or not. */
+export const NATIVE_MODULE_PATH = fileURLToPath(
+  new URL('../../../native/build/Release/udp_batch.node', import.meta.url),
+);
+
+let loaded: { module: NativeModule | null; problem: string | null } | undefined;
+
+/** The native module, or why it cannot be used here. Loaded once. */
+export function batchedUdpSupport(): { available: boolean; problem: string | null } {
+  const { module, problem } = load();
+  return { available: module !== null, problem };
+}
+
+function load(): { module: NativeModule | null; problem: string | null } {
+  if (loaded) return loaded;
+  if (process.platform !== 'linux') {
+    loaded = { module: null, problem: `batched UDP needs Linux (this is ${process.platform})` };
+  } else if (!existsSync(NATIVE_MODULE_PATH)) {
+    loaded = {
+      module: null,
+      problem: `the native module is not built (${NATIVE_MODULE_PATH}): run npm run build:native`,
+    };
+  } else {
+    try {
+      const module = createRequire(import.meta.url)(NATIVE_MODULE_PATH) as NativeModule;
+      loaded = { module, problem: null };
+    } catch (err) {
+      loaded = {
+        module: null,
+        problem: `the native module did not load (${(err as Error).message}): run npm run build:native`,
+      };
+    }
+  }
+  return loaded;
+}
+
+/**
+ * Called for each datagram of a batch. `query` is a view into the receive arena, valid only
+ * during the call (copy it to keep it); `reply` may be called during the call, which queues the
+ * answer for the batch's sendmmsg, or later, which sends it on its own.
+ */
+export type OnDatagram = (
+  query: Buffer,
+  source: string,
+  reply: (answer: Buffer | null) => void,
+) => void;
+
+export interface BatchedUdpSocket {
+  port: number;
+  stats(): BatchedUdpStats;
+  close(): void;
+}
+
+const v4Names = new Map<number, string>();
+
+/** The dotted form of an IPv4 address read as a 32-bit word in network order. */
+function v4Name(word: number): string {
+  let name = v4Names.get(word);
+  if (name === undefined) {
+    name = `${word & 0xff}.${(word >>> 8) & 0xff}.${(word >>> 16) & 0xff}.${word >>> 24}`;
+    if (v4Names.size >= 65_536) v4Names.clear();
+    v4Names.set(word, name);
+  }
+  return name;
+}
+
+/** The IPv6 address's full (unabbreviated) colon form; the filter normalises it. */
+function v6Name(meta: Int32Array, at: number): string {
+  const groups: string[] = [];
+  for (let w = 0; w < 4; w++) {
+    const word = meta[at + w]!;
+    // The word holds four octets in network order, read little-endian.
+    const o = [word & 0xff, (word >>> 8) & 0xff, (word >>> 16) & 0xff, word >>> 24];
+    groups.push(((o[0]! << 8) | o[1]!).toString(16), ((o[2]! << 8) | o[3]!).toString(16));
+  }
+  return groups.join(':');
+}
+
+/**
+ * A bound UDP socket whose datagrams go to `onDatagram` in batches; throws (with the socket
+ * error's code, EADDRINUSE say) when it cannot bind, and throws when the module is unavailable.
+ */
+export function bindBatchedUdp(
+  host: string,
+  port: number,
+  onDatagram: OnDatagram,
+  buffers: { receive: number; send: number } = { receive: 8 << 20, send: 8 << 20 },
+): BatchedUdpSocket {
+  const { module, problem } = load();
+  if (module === null) throw new Error(problem ?? 'batched UDP is unavailable');
+  const { BATCH, SLOT, META } = module;
+  const input = Buffer.allocUnsafeSlow(BATCH * SLOT);
+  const inputMeta = new Int32Array(BATCH * META);
+  const output = Buffer.allocUnsafeSlow(BATCH * SLOT);
+  const outputMeta = new Int32Array(BATCH * 2);
+  /** Replies queued in this batch; -1 outside a batch. */
+  let queued = -1;
+  /** Counts batches, so that a reply knows whether its batch is still the current one. */
+  let batch = 0;
+  let closed = false;
+
+  const flush = () => {
+    if (queued > 0) socket.flush(queued);
+    queued = 0;
+  };
+
+  const onBatch = (count: number) => {
+    batch++;
+    queued = 0;
+    try {
+      for (let slot = 0; slot < count; slot++) {
+        const at = slot * META;
+        const length = inputMeta[at]!;
+        if (length < 0) continue; // longer than any query: dropped
+        const family = inputMeta[at + 1]!;
+        const source = family === 4 ? v4Name(inputMeta[at + 3]!) : v6Name(inputMeta, at + 3);
+        const query = input.subarray(slot * SLOT, slot * SLOT + length);
+        onDatagram(query, source, replyFor(slot, batch));
+      }
+    } finally {
+      flush();
+      queued = -1;
+    }
+  };
+
+  /** The reply function for the datagram in `slot` of batch `mine`. */
+  function replyFor(slot: number, mine: number): (answer: Buffer | null) => void {
+    let sent = false;
+    // Read now: the slot's address is overwritten by the next batch.
+    const at = slot * META;
+    const family = inputMeta[at + 1]!;
+    const port = inputMeta[at + 2]!;
+    const v4 = inputMeta[at + 3]!;
+    const v6 = family === 6 ? inputMeta.slice(at + 3, at + 8) : null;
+    return (answer) => {
+      if (sent || closed || answer === null) return;
+      sent = true;
+      if (queued >= 0 && batch === mine && answer.length <= SLOT) {
+        answer.copy(output, queued * SLOT);
+        outputMeta[queued * 2] = answer.length;
+        outputMeta[queued * 2 + 1] = slot;
+        queued++;
+        if (queued === BATCH) flush();
+        return;
+      }
+      if (v6 === null) socket.sendTo(answer, answer.length, 4, port, v4, 0, 0, 0, 0);
+      else socket.sendTo(answer, answer.length, 6, port, v6[0]!, v6[1]!, v6[2]!, v6[3]!, v6[4]!);
+    };
+  }
+
+  const socket = module.bind(
+    host,
+    port,
+    onBatch,
+    input,
+    inputMeta,
+    output,
+    outputMeta,
+    buffers.receive,
+    buffers.send,
+  );
+  return {
+    port: socket.port(),
+    stats: () => socket.stats(),
+    close() {
+      if (closed) return;
+      closed = true;
+      socket.close();
+    },
+  };
+}
