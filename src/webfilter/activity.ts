@@ -392,11 +392,12 @@ export function createActivityRecorder(
     // The visit holds its rows of the current window by path: the same decision is among a few.
     if (visit.window !== start && !(start < visit.window)) {
       visit.window = start;
-      visit.rows = new Map();
+      visit.rows = null;
     }
     const pathKey = e.path ?? '';
     let mine: Pending[] | null = null; // null: a late event, not merged
     if (visit.window === start) {
+      visit.rows ??= new Map();
       mine = visit.rows.get(pathKey) ?? null;
       if (mine === null) {
         mine = [];

@@ -21,9 +21,9 @@ export interface Visit<R = unknown> {
   /** Changed since it was last handed out for writing. */
   dirty: boolean;
   /** For the activity recorder: its rows of this visit in the window starting at `window`, by
-   *  path, so that a decision is matched among the few of the same address. */
+   *  path, so that a decision is matched among the few of the same address (null: none yet). */
   window: number;
-  rows: Map<string, R[]>;
+  rows: Map<string, R[]> | null;
 }
 
 /** What a visit takes from a request (an activity event has all of it). */
@@ -62,7 +62,7 @@ export function createVisitTracker<R = unknown>(options: VisitTrackerOptions) {
     const byHost = bySubject?.get(subjectOf(visit));
     byHost?.delete(visit.host);
     if (byHost?.size === 0) bySubject!.delete(subjectOf(visit));
-    visit.rows = new Map();
+    visit.rows = null;
     visit.closed = true;
     visit.dirty = true;
     ended.push(visit);
@@ -118,7 +118,7 @@ export function createVisitTracker<R = unknown>(options: VisitTrackerOptions) {
           closed: false,
           dirty: true,
           window: Number.NaN,
-          rows: new Map(),
+          rows: null,
         };
         open.add(visit);
         // Looked up again: ending the oldest visit may have emptied and removed this map.
