@@ -37,6 +37,7 @@ import dgram from 'node:dgram';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { batchedUdpSupport, bindBatchedUdp } from '../src/webfilter/dns/batched-udp.ts';
 import { nodeFlags, ROOT } from './baseline.ts';
@@ -79,8 +80,19 @@ async function runCustos(dir: string): Promise<void> {
     upstream: `127.0.0.1:${PORTS.upstream}`,
     recorded: process.env.BENCH_ACTIVITY !== 'off',
   });
+  // Time in garbage collection by kind (ms), reported with the stats at the end.
+  const gc: Record<string, number> = {};
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      const kind = String((e as unknown as { detail?: { kind?: number } }).detail?.kind ?? '?');
+      gc[kind] = (gc[kind] ?? 0) + e.duration;
+    }
+  }).observe({ entryTypes: ['gc'] });
   process.stdout.write('ready\n');
   process.on('SIGTERM', async () => {
+    process.stderr.write(
+      `custos: garbage collection, ms by kind (1 scavenge, 2 mark-compact, 4 incremental marking, 8 weak callbacks): ${JSON.stringify(gc)}\n`,
+    );
     const s = filter.stats();
     await stop();
     process.stderr.write(`custos: ${JSON.stringify({ ...s, activity: activity.stats() })}\n`);
