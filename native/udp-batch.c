@@ -130,13 +130,22 @@ static socklen_t target(const Sock *s, int family, int port, const int32_t words
 
 static void onReadable(uv_poll_t *handle, int status, int events) {
   Sock *s = handle->data;
-  if (s->closed || status < 0) return;
+  if (s->closed) return;
   napi_env env = s->env;
   napi_handle_scope scope;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
   napi_value callback, receiver;
   napi_get_reference_value(env, s->onBatch, &callback);
   napi_get_global(env, &receiver);
+  if (status < 0) {
+    // The socket cannot be watched any more: stop, and tell JavaScript (a negative count).
+    uv_poll_stop(&s->poll);
+    napi_value code, result;
+    napi_create_int32(env, status, &code);
+    napi_make_callback(env, s->context, receiver, callback, 1, &code, &result);
+    napi_close_handle_scope(env, scope);
+    return;
+  }
   for (int round = 0; round < ROUNDS && !s->closed; round++) {
     for (int i = 0; i < BATCH; i++) {
       s->inMsgs[i].msg_hdr.msg_namelen = sizeof(struct sockaddr_storage);
@@ -192,7 +201,7 @@ static int32_t intArg(napi_env env, napi_value v) {
   return n;
 }
 
-/** flush(count): sends out-slots 0..count-1 to the sources of their in-slots; returns how many left. */
+/** flush(count): sends out-slots 0..count-1 to the sources of their in-slots; returns how many went. */
 static napi_value Flush(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -217,7 +226,7 @@ static napi_value Flush(napi_env env, napi_callback_info info) {
     s->outMsgs[m].msg_hdr.msg_namelen = s->inMsgs[slot].msg_hdr.msg_namelen;
     m++;
   }
-  int done = 0;
+  int done = 0, sent = 0;
   while (done < m && !s->closed) {
     int r = sendmmsg(s->fd, s->outMsgs + done, (unsigned)(m - done), MSG_DONTWAIT);
     if (r < 0) {
@@ -229,10 +238,11 @@ static napi_value Flush(napi_env env, napi_callback_info info) {
       continue;
     }
     done += r;
-    s->sent += r;
+    sent += r;
   }
+  s->sent += sent;
   napi_value result;
-  napi_create_int32(env, s->sent > 0 ? m : 0, &result);
+  napi_create_int32(env, sent, &result);
   return result;
 }
 

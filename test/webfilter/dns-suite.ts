@@ -565,6 +565,21 @@ export function dnsFilterSuite(udpTransport: 'batched' | 'dgram'): void {
       expect(next.answers).toMatchObject([{ data: '192.0.2.80' }]);
     });
 
+    it('listens on a host given by name (localhost), as it does on an address', async () => {
+      const named = await startDnsFilter(
+        { state, log: silent },
+        dnsOptions([`127.0.0.1:${standIn.port}`], { host: 'localhost' }),
+      );
+      try {
+        const to = named.address.udp.address;
+        expect(['127.0.0.1', '::1']).toContain(to);
+        const reply = await sendUdp(named.address.udp.port, encodeQuery('www.gov.uk'), { to });
+        expect(reply && packet.decode(reply).answers).toMatchObject([{ data: '192.0.2.80' }]);
+      } finally {
+        await named.stop();
+      }
+    });
+
     it('SYS-5: listening on "::" answers IPv4 clients (as their IPv4 device) and IPv6 clients', async () => {
       const dual = await startDnsFilter(
         { state, log: silent },

@@ -137,8 +137,13 @@ export function bindBatchedUdp(
   host: string,
   port: number,
   onDatagram: OnDatagram,
-  buffers: { receive: number; send: number } = { receive: 8 << 20, send: 8 << 20 },
+  options: {
+    buffers?: { receive: number; send: number };
+    /** The socket can no longer be watched (libuv's status, negative): it reads nothing more. */
+    onError?: (status: number) => void;
+  } = {},
 ): BatchedUdpSocket {
+  const buffers = options.buffers ?? { receive: 8 << 20, send: 8 << 20 };
   const { module, problem } = load();
   if (module === null) throw new Error(problem ?? 'batched UDP is unavailable');
   const { BATCH, SLOT, META } = module;
@@ -158,6 +163,10 @@ export function bindBatchedUdp(
   };
 
   const onBatch = (count: number) => {
+    if (count < 0) {
+      options.onError?.(count);
+      return;
+    }
     batch++;
     queued = 0;
     try {

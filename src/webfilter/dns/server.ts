@@ -719,15 +719,26 @@ export async function startDnsFilter(
   const batched = transport !== 'dgram' && support.available;
 
   const bindBatched = async (port: number): Promise<UdpEndpoint> => {
-    const socket = bindBatchedUdp(options.host, port, (query, source, reply) => {
-      if (!stopped) safeHandle(query, clientAddress(source), false, reply);
-    });
-    return {
-      address: {
-        address: options.host,
-        family: net.isIPv6(options.host) ? 'IPv6' : 'IPv4',
-        port: socket.port,
+    // The native module binds IP literals; a name (localhost) is looked up first, as dgram does.
+    const host = net.isIP(options.host)
+      ? options.host
+      : (await dns.promises.lookup(options.host)).address;
+    const socket = bindBatchedUdp(
+      host,
+      port,
+      (query, source, reply) => {
+        if (!stopped) safeHandle(query, clientAddress(source), false, reply);
       },
+      {
+        onError: (status) =>
+          log?.error(
+            { status },
+            'DNS UDP socket error: the filter no longer reads UDP; restart Custos',
+          ),
+      },
+    );
+    return {
+      address: { address: host, family: net.isIPv6(host) ? 'IPv6' : 'IPv4', port: socket.port },
       close: async () => socket.close(),
     };
   };
