@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { ipBytes } from './wire.ts';
 
 interface NativeSocket {
   flush(count: number): number;
@@ -96,12 +97,57 @@ export type OnDatagram = (
   query: Buffer,
   source: string,
   reply: (answer: Buffer | null) => void,
+  port: number,
 ) => void;
 
 export interface BatchedUdpSocket {
   port: number;
+  /** Sends one datagram to an IP address (as sourceName spells it, or any form of it). */
+  send(data: Buffer, port: number, address: string): boolean;
   stats(): BatchedUdpStats;
   close(): void;
+}
+
+/** An IP literal as the native module takes it: its family and four 32-bit words. */
+interface Words {
+  family: 4 | 6;
+  words: Int32Array;
+}
+
+const wordsByAddress = new Map<string, Words | null>();
+
+/** The family and words of an IP literal (cached), or null when it is not one. */
+function wordsOf(address: string): Words | null {
+  let found = wordsByAddress.get(address);
+  if (found !== undefined) return found;
+  const bytes = ipBytes(address);
+  found = null;
+  if (bytes !== null) {
+    const padded = Buffer.alloc(16);
+    bytes.copy(padded);
+    found = {
+      family: bytes.length === 4 ? 4 : 6,
+      words: new Int32Array(padded.buffer, padded.byteOffset, 4),
+    };
+  }
+  if (wordsByAddress.size >= 4096) wordsByAddress.clear();
+  wordsByAddress.set(address, found);
+  return found;
+}
+
+/**
+ * How a datagram's source address is spelt to OnDatagram, for an IP literal in any spelling:
+ * to compare a source with a configured address. Null when `address` is not an IP literal.
+ */
+export function sourceName(address: string): string | null {
+  const w = wordsOf(address);
+  if (w === null) return null;
+  if (w.family === 4) return v4Name(w.words[0]!);
+  const meta = new Int32Array(4);
+  meta.set(w.words);
+  const name = v6Name(meta, 0);
+  // An IPv4-mapped address arrives as its IPv4 address (the native module unmaps it).
+  return name.startsWith('0:0:0:0:0:ffff:') ? v4Name(w.words[3]!) : name;
 }
 
 const v4Names = new Map<number, string>();
@@ -177,7 +223,7 @@ export function bindBatchedUdp(
         const family = inputMeta[at + 1]!;
         const source = family === 4 ? v4Name(inputMeta[at + 3]!) : v6Name(inputMeta, at + 3);
         const query = input.subarray(slot * SLOT, slot * SLOT + length);
-        onDatagram(query, source, replyFor(slot, batch));
+        onDatagram(query, source, replyFor(slot, batch), inputMeta[at + 2]!);
       }
     } finally {
       flush();
@@ -223,6 +269,12 @@ export function bindBatchedUdp(
   );
   return {
     port: socket.port(),
+    send(data, port, address) {
+      const to = wordsOf(address);
+      if (closed || to === null) return false;
+      const w = to.words;
+      return socket.sendTo(data, data.length, to.family, port, w[0]!, w[1]!, w[2]!, w[3]!, 0);
+    },
     stats: () => socket.stats(),
     close() {
       if (closed) return;

@@ -29,6 +29,7 @@ import {
   HEADER_LENGTH,
   headerOnlyReply,
   inspectResponse,
+  ipBytes,
   newParsedQuery,
   PARSE_DROP,
   PARSE_NOTIMP,
@@ -140,21 +141,6 @@ interface Waiter {
   t0: number;
 }
 
-function ipBytes(address: string): Buffer | null {
-  if (net.isIPv4(address)) return Buffer.from(address.split('.').map(Number));
-  if (!net.isIPv6(address)) return null;
-  const [head = '', tail = ''] = address.split('::');
-  const parse = (s: string) => (s ? s.split(':') : []);
-  const a = parse(head);
-  const b = parse(tail);
-  const groups = address.includes('::')
-    ? [...a, ...Array<string>(8 - a.length - b.length).fill('0'), ...b]
-    : a;
-  const out = Buffer.alloc(16);
-  for (const [i, g] of groups.entries()) out.writeUInt16BE(Number.parseInt(g, 16), i * 2);
-  return out;
-}
-
 /**
  * The nameservers of /etc/resolv.conf, for a filter configured with none. Loopback addresses are
  * left out when the filter listens on 53 itself: they would be the filter asking itself.
@@ -205,6 +191,7 @@ export async function startDnsFilter(
     attempts: options.attempts,
     queryTimeoutMs: options.queryTimeoutMs,
     ednsBufferSize: options.ednsBufferSize,
+    udpTransport: options.udpTransport,
   });
   const cache = new AnswerCache({
     maxEntries: options.cacheEntries,

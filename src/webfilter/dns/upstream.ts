@@ -7,6 +7,7 @@
 import { randomFillSync } from 'node:crypto';
 import dgram from 'node:dgram';
 import net from 'node:net';
+import { batchedUdpSupport, bindBatchedUdp, sourceName } from './batched-udp.ts';
 import { EDE, HEADER_LENGTH, parseHostPort, RCODE, sameQuestion, TYPE } from './wire.ts';
 
 export interface Upstream {
@@ -28,6 +29,15 @@ export interface ForwarderOptions {
   ednsBufferSize: number;
   /** Sockets (source ports) queries are spread over. */
   sockets?: number;
+  /** How the sockets are read: batched (the native module) where it loads, unless `dgram`. */
+  udpTransport?: 'auto' | 'batched' | 'dgram' | undefined;
+}
+
+/** A socket queries leave from: node:dgram's or the native module's (batched-udp.ts). */
+interface QuerySocket {
+  /** Sends; `failed` is called when the send could not be made. */
+  send(query: Buffer, upstream: Upstream, failed: () => void): void;
+  close(): Promise<void>;
 }
 
 export type ForwardResult =
@@ -184,7 +194,12 @@ export async function createForwarder(options: ForwarderOptions): Promise<Forwar
   const outstanding = new Map<number, Outstanding>();
   const families = new Set(upstreams.map((u) => u.family));
   const count = Math.max(1, options.sockets ?? 4);
-  const sockets = new Map<'udp4' | 'udp6', dgram.Socket[]>();
+  const sockets = new Map<'udp4' | 'udp6', QuerySocket[]>();
+  const batched = options.udpTransport !== 'dgram' && batchedUdpSupport().available;
+  /** Each upstream's address as a response's source is spelt (batched-udp.ts's sourceName). */
+  const sources = new Map(
+    upstreams.map((u) => [u, batched ? (sourceName(u.host) ?? u.host) : u.host]),
+  );
   let closed = false;
 
   // Random ids come from a block of random bytes refilled when used up.
@@ -206,7 +221,8 @@ export async function createForwarder(options: ForwarderOptions): Promise<Forwar
     }
   };
 
-  const onMessage = (socketIndex: number) => (msg: Buffer, rinfo: dgram.RemoteInfo) => {
+  /** A response on socket `socketIndex` from `address`:`port`; kept only when it answers. */
+  const onResponse = (socketIndex: number, msg: Buffer, address: string, port: number) => {
     if (msg.length < HEADER_LENGTH) {
       stats.ignored++;
       return;
@@ -215,42 +231,69 @@ export async function createForwarder(options: ForwarderOptions): Promise<Forwar
     if (
       pending === undefined ||
       pending.socket !== socketIndex ||
-      rinfo.port !== pending.upstream.port ||
-      rinfo.address !== pending.upstream.host ||
+      port !== pending.upstream.port ||
+      address !== sources.get(pending.upstream) ||
       (msg[2]! & 0x80) === 0 ||
       !sameQuestion(pending.resolution.query, pending.resolution.questionEnd, msg)
     ) {
       stats.ignored++;
       return;
     }
-    settle(pending, msg);
+    // A batched datagram is a view of a buffer the next batch overwrites.
+    settle(pending, batched ? Buffer.from(msg) : msg);
+  };
+
+  const dgramSocket = async (family: 'udp4' | 'udp6', index: number): Promise<QuerySocket> => {
+    // Upstreams are IP addresses (parseUpstreams checks): each send hands the address straight
+    // back instead of going through dns.lookup and a tick.
+    const socket = dgram.createSocket({
+      type: family,
+      lookup: (address, _options, callback) => callback(null, address, family === 'udp6' ? 6 : 4),
+    });
+    socket.on('message', (msg, rinfo) => onResponse(index, msg, rinfo.address, rinfo.port));
+    socket.on('error', () => {}); // ICMP and send errors surface as timeouts of their queries
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind(0, () => {
+        socket.off('error', reject);
+        resolve();
+      });
+    });
+    try {
+      socket.setRecvBufferSize(4 * 1024 * 1024);
+    } catch {
+      // the kernel's limit applies
+    }
+    return {
+      send(query, upstream, failed) {
+        socket.send(query, upstream.port, upstream.host, (err) => {
+          if (err) failed();
+        });
+      },
+      close: () => new Promise<void>((r) => socket.close(() => r())),
+    };
+  };
+
+  const batchedSocket = (family: 'udp4' | 'udp6', index: number): QuerySocket => {
+    const socket = bindBatchedUdp(
+      family === 'udp4' ? '0.0.0.0' : '::',
+      0,
+      (msg, source, _reply, port) => onResponse(index, msg, source, port),
+      { buffers: { receive: 4 << 20, send: 1 << 20 } },
+    );
+    return {
+      send(query, upstream, failed) {
+        if (!socket.send(query, upstream.port, upstream.host)) process.nextTick(failed);
+      },
+      close: async () => socket.close(),
+    };
   };
 
   for (const family of families) {
-    const list: dgram.Socket[] = [];
+    const list: QuerySocket[] = [];
     for (let i = 0; i < count; i++) {
-      // Upstreams are IP addresses (parseUpstreams checks): each send hands the address straight
-      // back instead of going through dns.lookup and a tick.
-      const socket = dgram.createSocket({
-        type: family,
-        lookup: (address, _options, callback) => callback(null, address, family === 'udp6' ? 6 : 4),
-      });
       const index = family === 'udp4' ? i : count + i;
-      socket.on('message', onMessage(index));
-      socket.on('error', () => {}); // ICMP and send errors surface as timeouts of their queries
-      await new Promise<void>((resolve, reject) => {
-        socket.once('error', reject);
-        socket.bind(0, () => {
-          socket.off('error', reject);
-          resolve();
-        });
-      });
-      try {
-        socket.setRecvBufferSize(4 * 1024 * 1024);
-      } catch {
-        // the kernel's limit applies
-      }
-      list.push(socket);
+      list.push(batched ? batchedSocket(family, index) : await dgramSocket(family, index));
     }
     sockets.set(family, list);
   }
@@ -289,9 +332,7 @@ export async function createForwarder(options: ForwarderOptions): Promise<Forwar
     outstanding.set(id, pending);
     stats.sent++;
     try {
-      list[pick]!.send(r.query, upstream.port, upstream.host, (err) => {
-        if (err) settle(pending, null);
-      });
+      list[pick]!.send(r.query, upstream, () => settle(pending, null));
     } catch {
       process.nextTick(settle, pending, null); // a socket closing under us: a failed attempt
     }
@@ -386,9 +427,7 @@ export async function createForwarder(options: ForwarderOptions): Promise<Forwar
       closed = true;
       for (const pending of [...outstanding.values()]) settle(pending, null);
       outstanding.clear();
-      await Promise.all(
-        [...sockets.values()].flat().map((s) => new Promise<void>((r) => s.close(() => r()))),
-      );
+      await Promise.all([...sockets.values()].flat().map((s) => s.close()));
     },
   };
 }

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { AnswerCache, cacheTtl, replyFromEntry, toEntry } from './cache.ts';
 import {
   inspectResponse,
+  ipBytes,
   newParsedQuery,
   PARSE_DROP,
   PARSE_FORMERR,
@@ -206,5 +207,34 @@ describe('DNS answer cache', () => {
     };
     expect(cacheTtl(nx([soa]), limits)).toBe(120);
     expect(cacheTtl(nx([]), limits)).toBe(0);
+  });
+});
+
+describe('IP literals to octets (ipBytes)', () => {
+  it('an IPv4 address gives its four octets', () => {
+    fc.assert(
+      fc.property(fc.ipV4(), (ip) => {
+        expect([...ipBytes(ip)!].join('.')).toBe(ip);
+      }),
+    );
+  });
+
+  it('an IPv6 address in any spelling gives the octets the URL parser reads from it', () => {
+    fc.assert(
+      fc.property(fc.ipV6(), (ip) => {
+        const bytes = ipBytes(ip)!;
+        expect(bytes.length).toBe(16);
+        const groups = Array.from({ length: 8 }, (_, i) => bytes.readUInt16BE(i * 2).toString(16));
+        const canonical = (text: string) => new URL(`http://[${text}]/`).hostname;
+        expect(canonical(groups.join(':'))).toBe(canonical(ip));
+      }),
+    );
+    expect([...ipBytes('::ffff:192.0.2.1')!].slice(10)).toEqual([0xff, 0xff, 192, 0, 2, 1]);
+    expect(ipBytes('fe80::1%eth0')![15]).toBe(1);
+  });
+
+  it('anything else is not an IP literal', () => {
+    for (const text of ['', 'localhost', '1.2.3', '1.2.3.4.5', ':::', '2001:db8::1::2'])
+      expect(ipBytes(text)).toBeNull();
   });
 });

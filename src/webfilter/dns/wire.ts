@@ -5,6 +5,7 @@
 // Names are bounded (255 octets), compression pointers in a query are refused (a query's only
 // name has nothing before it to point at), and every read is checked against the packet's length.
 import { randomBytes } from 'node:crypto';
+import net from 'node:net';
 
 export const TYPE = {
   A: 1,
@@ -452,4 +453,29 @@ export function parseHostPort(value: string, defaultPort = 53): { host: string; 
     return { host: host!, port: Number(port) };
   }
   return { host: v, port: defaultPort };
+}
+
+/**
+ * An IP literal's octets in network order (4 or 16), or null when it is not one. IPv6 may be
+ * written in any form RFC 4291 allows, an embedded IPv4 tail and a zone (ignored) included.
+ */
+export function ipBytes(address: string): Buffer | null {
+  if (net.isIPv4(address)) return Buffer.from(address.split('.').map(Number));
+  if (!net.isIPv6(address)) return null;
+  let text = address.replace(/%.*$/, '');
+  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (dotted) {
+    const [a, b, c, d] = dotted.slice(1).map(Number) as [number, number, number, number];
+    text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head = '', tail = ''] = text.split('::');
+  const parse = (s: string) => (s ? s.split(':') : []);
+  const a = parse(head);
+  const b = parse(tail);
+  const groups = text.includes('::')
+    ? [...a, ...Array<string>(8 - a.length - b.length).fill('0'), ...b]
+    : a;
+  const out = Buffer.alloc(16);
+  for (const [i, g] of groups.entries()) out.writeUInt16BE(Number.parseInt(g, 16), i * 2);
+  return out;
 }
