@@ -126,6 +126,31 @@ describeEachStore('activity recorder', (ctx) => {
     await recorder.stop();
   });
 
+  it('WEB-6: a page of many resources on one site: repeats of recent paths fold in, every hit is counted, and a row written early takes no more hits', async () => {
+    const { recorder } = clocked(ctx.store, at(10, 4, 0));
+    const get = (i: number, s: number) =>
+      lookup(at(10, 4, s), { source: 'proxy', method: 'GET', path: `/asset/${i}.png` });
+    // 10 resources asked three times: each folds into its row.
+    for (let round = 0; round < 3; round++)
+      for (let i = 0; i < 10; i++) recorder.record(get(i, round));
+    expect(recorder.stats()).toMatchObject({ queued: 10, merged: 20 });
+    // 100 resources: a repeat of one asked long before in the window may get a row of its own.
+    for (let round = 0; round < 2; round++)
+      for (let i = 0; i < 100; i++) recorder.record(get(100 + i, 10 + round));
+    // Written before the window ends: the same requests after it are rows of their own.
+    await recorder.flush();
+    for (let i = 0; i < 10; i++) recorder.record(get(i, 40));
+    await recorder.flush();
+    const rows = await activity();
+    expect(rows.reduce((n, r) => n + Number(r.hits), 0)).toBe(30 + 200 + 10);
+    expect(rows.filter((r) => r.path === '/asset/0.png').map((r) => Number(r.hits))).toEqual([
+      3, 1,
+    ]);
+    expect(rows.length).toBeGreaterThanOrEqual(10 + 100 + 10);
+    expect(rows.length).toBeLessThanOrEqual(10 + 200 + 10);
+    await recorder.stop();
+  });
+
   it('WEB-6: windows are aligned to the clock: the same request either side of 10:05:00 is two records', async () => {
     const { recorder } = clocked(ctx.store, at(10, 5, 30));
     recorder.record(lookup(at(10, 4, 59, 900)));

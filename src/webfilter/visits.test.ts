@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest';
-import { createVisitTracker, toVisitRow } from './visits.ts';
+import { createVisitTracker } from './visits.ts';
 
 const request = (personId: string | null, host: string, clientIp = '10.0.0.5') => ({
   source: 'proxy',
@@ -17,10 +17,11 @@ it('WEB-6: a visit ends after the idle gap, and a request after it begins a new 
   expect(visits.touch(5 * MIN, request('p1', 'a.example'), true)).toBe(first);
   const second = visits.touch(10 * MIN + 1, request('p1', 'a.example'), false);
   expect(second).not.toBe(first);
+  const firstId = visits.toRow(first).id;
   // At 10 minutes the first visit has ended; the second has only begun and waits.
-  expect(visits.take(10 * MIN + 1).map(toVisitRow)).toEqual([
+  expect(visits.take(10 * MIN + 1).map((v) => visits.toRow(v))).toEqual([
     expect.objectContaining({
-      id: first.id,
+      id: firstId,
       duration_ms: 5 * MIN,
       requests: 2,
       blocked: 1,
@@ -29,8 +30,9 @@ it('WEB-6: a visit ends after the idle gap, and a request after it begins a new 
   ]);
   // Open for longer than the gap, it is written while it goes on, and again only once changed.
   visits.touch(14 * MIN, request('p1', 'a.example'), false);
-  expect(visits.take(15 * MIN + 2).map(toVisitRow)).toEqual([
-    expect.objectContaining({ id: second.id, duration_ms: 4 * MIN - 1, requests: 2, closed: 0 }),
+  const secondId = visits.toRow(second).id;
+  expect(visits.take(15 * MIN + 2).map((v) => visits.toRow(v))).toEqual([
+    expect.objectContaining({ id: secondId, duration_ms: 4 * MIN - 1, requests: 2, closed: 0 }),
   ]);
   expect(visits.take(15 * MIN + 3)).toEqual([]);
 });
@@ -42,7 +44,7 @@ it('WEB-6: a visit shorter than the idle gap is written once, when it ends', () 
   expect(visits.take(MIN)).toEqual([]);
   expect(visits.take(5 * MIN)).toEqual([]);
   visits.sweep(5 * MIN + 2);
-  expect(visits.take(5 * MIN + 2).map(toVisitRow)).toEqual([
+  expect(visits.take(5 * MIN + 2).map((v) => visits.toRow(v))).toEqual([
     expect.objectContaining({ requests: 2, closed: 1 }),
   ]);
   expect(visits.take(6 * MIN)).toEqual([]);
@@ -62,13 +64,18 @@ it('past capacity the longest-open visit ends early (written, not lost); ended v
   for (let i = 0; i < 5; i++) visits.touch(i, request(`p${i}`, 'a.example'), false);
   expect(visits.stats()).toMatchObject({ open: 3, waiting: 2, dropped: 0 });
   const taken = visits.take(4);
-  expect(taken.map((v) => [v.personId, v.closed])).toEqual([
-    ['p0', true],
-    ['p1', true],
+  const people = (slots: number[]) => slots.map((v) => visits.toRow(v).person_id);
+  expect(taken.map((v) => [visits.toRow(v).person_id, visits.toRow(v).closed])).toEqual([
+    ['p0', 1],
+    ['p1', 1],
   ]);
   visits.failed(taken);
-  expect(visits.take(4).map((v) => v.personId)).toEqual(['p0', 'p1']);
-  expect(visits.take(6 * MIN).map((v) => v.personId)).toEqual(['p2', 'p3', 'p4']);
+  const again = visits.take(4);
+  expect(people(again)).toEqual(['p0', 'p1']);
+  // Written: the ended visits' slots are given back and taken by the next visits.
+  visits.written(again);
+  expect(visits.stats()).toMatchObject({ open: 3, waiting: 0 });
+  expect(people(visits.take(6 * MIN))).toEqual(['p2', 'p3', 'p4']);
   visits.sweep(10 * MIN);
   expect(visits.stats()).toMatchObject({ open: 0, waiting: 3, dropped: 0 });
 });

@@ -1,30 +1,11 @@
 // Visits (WEB-6): one subject's requests to one site, grouped so that reports can say how long and
 // how often a site is used. A visit runs from its first request to its last and ends after an idle
 // gap. This file holds the open visits in memory and decides when they end; the activity recorder
-// feeds it and writes what it hands out.
+// feeds it and writes what it hands out. Visits are held in columns by slot (slots.ts), not as
+// objects: a DNS filter starts one for every new name a device asks.
 import { newTimeId } from '../store/columns.ts';
 import type { WebVisitsTable } from '../store/schema.ts';
-
-export interface Visit<R = unknown> {
-  readonly id: string;
-  readonly source: string;
-  readonly personId: string | null;
-  readonly deviceId: string | null;
-  readonly clientIp: string;
-  readonly host: string;
-  first: number;
-  last: number;
-  requests: number;
-  blocked: number;
-  bytes: number;
-  closed: boolean;
-  /** Changed since it was last handed out for writing. */
-  dirty: boolean;
-  /** For the activity recorder: its rows of this visit in the window starting at `window`, by
-   *  path, so that a decision is matched among the few of the same address (null: none yet). */
-  window: number;
-  rows: Map<string, R[]> | null;
-}
+import { grown, SlotOrder, SlotPool } from './slots.ts';
 
 /** What a visit takes from a request (an activity event has all of it). */
 export interface VisitRequest {
@@ -44,161 +25,235 @@ export interface VisitTrackerOptions {
 }
 
 /** Who a visit belongs to: the person when known, else the device, else the client's address. */
-const subjectOf = (e: VisitRequest): string => e.personId ?? e.deviceId ?? e.clientIp;
+const subjectOf = (personId: string | null, deviceId: string | null, clientIp: string): string =>
+  personId ?? deviceId ?? clientIp;
 
-export function createVisitTracker<R = unknown>(options: VisitTrackerOptions) {
+const CLOSED = 1;
+/** Changed since it was last handed out for writing. */
+const DIRTY = 2;
+
+/**
+ * The open visits and the ended ones not yet written, each a slot. A slot stays the visit's until
+ * `written` says it is stored (or it is dropped); the caller must not use it after.
+ */
+export class VisitTracker {
+  private readonly pool = new SlotPool();
+  /** Open visits, oldest first. */
+  private readonly open = new SlotOrder();
   // Found by source, subject and host in nested maps: no key string is built per request.
-  const index = new Map<string, Map<string, Map<string, Visit<R>>>>();
-  /** The open visits, oldest first. */
-  const open = new Set<Visit<R>>();
+  private readonly index = new Map<string, Map<string, Map<string, number>>>();
   /** Ended, and not yet written since. */
-  let ended: Visit<R>[] = [];
-  let dropped = 0;
-  let cursor = open.values();
+  private ended: number[] = [];
+  private dropped = 0;
 
-  function end(visit: Visit<R>) {
-    open.delete(visit);
-    const bySubject = index.get(visit.source);
-    const byHost = bySubject?.get(subjectOf(visit));
-    byHost?.delete(visit.host);
-    if (byHost?.size === 0) bySubject!.delete(subjectOf(visit));
-    visit.rows = null;
-    visit.closed = true;
-    visit.dirty = true;
-    ended.push(visit);
+  // Columns, by slot. The id is made when the visit is first written.
+  private ids: (string | undefined)[] = [];
+  private sources: string[] = [];
+  private persons: (string | null)[] = [];
+  private devices: (string | null)[] = [];
+  private clients: string[] = [];
+  private hosts: string[] = [];
+  private first = new Float64Array(1024);
+  private last = new Float64Array(1024);
+  private requests = new Float64Array(1024);
+  private blocked = new Float64Array(1024);
+  private bytes = new Float64Array(1024);
+  private flags = new Uint8Array(1024);
+  // For the activity recorder: the window its newest row of this visit is in, and that row.
+  private window = new Float64Array(1024);
+  private row = new Int32Array(1024);
+
+  constructor(private readonly options: VisitTrackerOptions) {}
+
+  /** One request at `t` (ms); answers its visit's slot. */
+  touch(t: number, e: VisitRequest, blocked: boolean): number {
+    let bySubject = this.index.get(e.source);
+    if (bySubject === undefined) {
+      bySubject = new Map();
+      this.index.set(e.source, bySubject);
+    }
+    const subject = subjectOf(e.personId, e.deviceId, e.clientIp);
+    let visit = bySubject.get(subject)?.get(e.host) ?? -1;
+    if (visit >= 0 && t - this.last[visit]! > this.options.idleMs) {
+      this.end(visit);
+      visit = -1;
+    }
+    if (visit < 0) {
+      if (this.open.live >= this.options.capacity) this.end(this.open.oldest());
+      visit = this.start(t, e);
+      // Looked up again: ending the oldest visit may have emptied and removed this map.
+      let byHost = bySubject.get(subject);
+      if (byHost === undefined) {
+        byHost = new Map();
+        bySubject.set(subject, byHost);
+      }
+      byHost.set(e.host, visit);
+    }
+    // A request reported late (the proxy records one when it ends, with the time it began)
+    // does not move the start: the row keeps the start it was first written with.
+    if (t > this.last[visit]!) this.last[visit] = t;
+    this.requests[visit]!++;
+    if (blocked) this.blocked[visit]!++;
+    if (e.bytes > 0) this.bytes[visit]! += e.bytes;
+    this.flags[visit]! |= DIRTY;
+    return visit;
+  }
+
+  private start(t: number, e: VisitRequest): number {
+    const visit = this.pool.take();
+    if (visit >= this.first.length) {
+      const n = visit + 1;
+      this.first = grown(this.first, n);
+      this.last = grown(this.last, n);
+      this.requests = grown(this.requests, n);
+      this.blocked = grown(this.blocked, n);
+      this.bytes = grown(this.bytes, n);
+      this.flags = grown(this.flags, n);
+      this.window = grown(this.window, n);
+      this.row = grown(this.row, n);
+    }
+    this.ids[visit] = undefined;
+    this.sources[visit] = e.source;
+    this.persons[visit] = e.personId;
+    this.devices[visit] = e.deviceId;
+    this.clients[visit] = e.clientIp;
+    this.hosts[visit] = e.host;
+    this.first[visit] = t;
+    this.last[visit] = t;
+    this.requests[visit] = 0;
+    this.blocked[visit] = 0;
+    this.bytes[visit] = 0;
+    this.flags[visit] = DIRTY;
+    this.window[visit] = Number.NaN;
+    this.row[visit] = -1;
+    this.open.place(visit);
+    return visit;
+  }
+
+  private end(visit: number): void {
+    this.open.remove(visit);
+    const bySubject = this.index.get(this.sources[visit]!);
+    const subject = subjectOf(this.persons[visit]!, this.devices[visit]!, this.clients[visit]!);
+    const byHost = bySubject?.get(subject);
+    if (byHost?.get(this.hosts[visit]!) === visit) byHost.delete(this.hosts[visit]!);
+    if (byHost?.size === 0) bySubject!.delete(subject);
+    this.row[visit] = -1;
+    this.flags[visit] = CLOSED | DIRTY;
+    this.ended.push(visit);
     // The database has been away for long: the oldest ended visits go, counted. Trimmed once
     // the list is twice the bound, so that ending many visits at once stays linear.
-    if (ended.length >= 2 * options.capacity) trimEnded();
+    if (this.ended.length >= 2 * this.options.capacity) this.trimEnded();
   }
 
-  function trimEnded() {
-    const excess = ended.length - options.capacity;
+  private trimEnded(): void {
+    const excess = this.ended.length - this.options.capacity;
     if (excess <= 0) return;
-    ended = ended.slice(excess);
-    dropped += excess;
+    for (let i = 0; i < excess; i++) this.free(this.ended[i]!);
+    this.ended = this.ended.slice(excess);
+    this.dropped += excess;
   }
 
-  return {
-    /** One request at `t` (ms); answers its visit. */
-    touch(t: number, e: VisitRequest, blocked: boolean): Visit<R> {
-      let bySubject = index.get(e.source);
-      if (bySubject === undefined) {
-        bySubject = new Map();
-        index.set(e.source, bySubject);
-      }
-      const subject = subjectOf(e);
-      let byHost = bySubject.get(subject);
-      let visit = byHost?.get(e.host);
-      if (visit !== undefined && t - visit.last > options.idleMs) {
-        end(visit);
-        visit = undefined;
-      }
-      if (visit === undefined) {
-        if (open.size >= options.capacity) {
-          // A cursor kept across calls, so that finding the oldest never rescans deleted slots.
-          let next = cursor.next();
-          if (next.done) {
-            cursor = open.values();
-            next = cursor.next();
-          }
-          if (!next.done) end(next.value);
-        }
-        visit = {
-          id: newTimeId(t),
-          source: e.source,
-          personId: e.personId,
-          deviceId: e.deviceId,
-          clientIp: e.clientIp,
-          host: e.host,
-          first: t,
-          last: t,
-          requests: 0,
-          blocked: 0,
-          bytes: 0,
-          closed: false,
-          dirty: true,
-          window: Number.NaN,
-          rows: null,
-        };
-        open.add(visit);
-        // Looked up again: ending the oldest visit may have emptied and removed this map.
-        byHost = bySubject.get(subject);
-        if (byHost === undefined) {
-          byHost = new Map();
-          bySubject.set(subject, byHost);
-        }
-        byHost.set(e.host, visit);
-      }
-      // A request reported late (the proxy records one when it ends, with the time it began)
-      // does not move the start: the row keeps the start it was first written with.
-      if (t > visit.last) visit.last = t;
-      visit.requests++;
-      if (blocked) visit.blocked++;
-      if (e.bytes > 0) visit.bytes += e.bytes;
-      visit.dirty = true;
-      return visit;
-    },
+  private free(visit: number): void {
+    this.ids[visit] = undefined;
+    this.sources[visit] = '';
+    this.persons[visit] = null;
+    this.devices[visit] = null;
+    this.clients[visit] = '';
+    this.hosts[visit] = '';
+    this.flags[visit] = 0;
+    this.pool.release(visit);
+  }
 
-    /** Ends the visits idle for longer than the gap at `now` (ms); all of them with `all`. */
-    sweep(now: number, all = false): void {
-      for (const visit of open.values()) {
-        if (all || now - visit.last > options.idleMs) end(visit);
-      }
-    },
+  /** The window start of the newest activity row kept for the visit (NaN: none yet). */
+  rowWindow(visit: number): number {
+    return this.window[visit]!;
+  }
 
-    /**
-     * The visits changed since they were last taken, as rows, marked clean: every ended one, and
-     * the open ones that have gone on for longer than the idle gap. A shorter visit is written
-     * once, when it ends; most visits are short (a DNS lookup of a name asked for once is one),
-     * and writing each of them twice, open and then closed, doubled the cost of recording.
-     * Give the same list to `failed` when they could not be written, so that they are taken
-     * again.
-     */
-    take(now: number): Visit<R>[] {
-      const out: Visit<R>[] = [];
-      for (const visit of ended) {
-        visit.dirty = false;
-        out.push(visit);
-      }
-      ended = [];
-      for (const visit of open.values()) {
-        if (!visit.dirty || now - visit.first <= options.idleMs) continue;
-        visit.dirty = false;
-        out.push(visit);
-      }
-      return out;
-    },
+  /** The newest activity row kept for the visit in window `window`, or -1. */
+  rowIn(visit: number, window: number): number {
+    return this.window[visit] === window ? this.row[visit]! : -1;
+  }
 
-    failed(visits: readonly Visit<R>[]): void {
-      const back: Visit<R>[] = [];
-      for (const visit of visits) {
-        visit.dirty = true;
-        if (visit.closed) back.push(visit);
-      }
-      ended = back.concat(ended);
-      trimEnded();
-    },
+  setRow(visit: number, window: number, row: number): void {
+    this.window[visit] = window;
+    this.row[visit] = row;
+  }
 
-    stats: () => ({ open: open.size, waiting: ended.length, dropped }),
-  };
+  /** Ends the visits idle for longer than the gap at `now` (ms); all of them with `all`. */
+  sweep(now: number, all = false): void {
+    for (const visit of this.open.slots()) {
+      if (all || now - this.last[visit]! > this.options.idleMs) this.end(visit);
+    }
+    this.open.compact();
+  }
+
+  /**
+   * The visits changed since they were last taken, marked clean: every ended one, and the open
+   * ones that have gone on for longer than the idle gap. A shorter visit is written once, when it
+   * ends; most visits are short (a DNS lookup of a name asked for once is one), and writing each
+   * of them twice, open and then closed, doubled the cost of recording. Give each to `written` or
+   * to `failed` once its row has been written or could not be.
+   */
+  take(now: number): number[] {
+    const out = this.ended;
+    this.ended = [];
+    for (const visit of out) this.flags[visit]! &= ~DIRTY;
+    for (const visit of this.open.slots()) {
+      if ((this.flags[visit]! & DIRTY) === 0 || now - this.first[visit]! <= this.options.idleMs)
+        continue;
+      this.flags[visit]! &= ~DIRTY;
+      out.push(visit);
+    }
+    return out;
+  }
+
+  /** The visit's row; its id is made on the first call and kept. */
+  toRow(visit: number): WebVisitsTable {
+    const first = this.first[visit]!;
+    const last = this.last[visit]!;
+    this.ids[visit] ??= newTimeId(first);
+    return {
+      id: this.ids[visit]!,
+      source: this.sources[visit]!,
+      person_id: this.persons[visit]!,
+      device_id: this.devices[visit]!,
+      client_ip: this.clients[visit]!,
+      host: this.hosts[visit]!,
+      started_at: new Date(first).toISOString(),
+      ended_at: new Date(last).toISOString(),
+      duration_ms: last - first,
+      requests: this.requests[visit]!,
+      blocked: this.blocked[visit]!,
+      bytes: Math.round(this.bytes[visit]!),
+      closed: this.flags[visit]! & CLOSED ? 1 : 0,
+    };
+  }
+
+  /**
+   * Taken visits whose rows are stored: the ended ones' slots are given back (unless the visit
+   * ended after it was taken: it then waits among the ended, to be written closed).
+   */
+  written(visits: readonly number[]): void {
+    for (const visit of visits) if (this.flags[visit] === CLOSED) this.free(visit);
+  }
+
+  /** Taken visits whose rows could not be written: they are taken again next time. */
+  failed(visits: readonly number[]): void {
+    const back: number[] = [];
+    for (const visit of visits) {
+      // Already among the ended when it ended after it was taken (it is dirty again then).
+      if (this.flags[visit] === CLOSED) back.push(visit);
+      this.flags[visit]! |= DIRTY;
+    }
+    this.ended = back.concat(this.ended);
+    this.trimEnded();
+  }
+
+  stats() {
+    return { open: this.open.live, waiting: this.ended.length, dropped: this.dropped };
+  }
 }
 
-export type VisitTracker = ReturnType<typeof createVisitTracker>;
-
-export function toVisitRow(v: Visit<unknown>): WebVisitsTable {
-  return {
-    id: v.id,
-    source: v.source,
-    person_id: v.personId,
-    device_id: v.deviceId,
-    client_ip: v.clientIp,
-    host: v.host,
-    started_at: new Date(v.first).toISOString(),
-    ended_at: new Date(v.last).toISOString(),
-    duration_ms: v.last - v.first,
-    requests: v.requests,
-    blocked: v.blocked,
-    bytes: Math.round(v.bytes),
-    closed: v.closed ? 1 : 0,
-  };
+export function createVisitTracker(options: VisitTrackerOptions): VisitTracker {
+  return new VisitTracker(options);
 }

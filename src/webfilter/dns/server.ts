@@ -21,6 +21,7 @@ import { type SafeSearchTarget, safeSearchTarget, withSafeSearch } from '../safe
 import { batchedUdpSupport, bindBatchedUdp } from './batched-udp.ts';
 import { AnswerCache, type CacheEntry, cacheTtl, replyFromEntry, toEntry } from './cache.ts';
 import { DecisionCache, type Outcome } from './decisions.ts';
+import { RecentLookups } from './recent.ts';
 import { cnameAnswer, nameWire } from './safe-answer.ts';
 import { createForwarder, type Forwarder } from './upstream.ts';
 import {
@@ -223,7 +224,7 @@ export async function startDnsFilter(
   writeOpt(optDo, 0, options.ednsBufferSize, true, 0, null, null);
   const blockModes = new WeakMap<CompiledPolicy, BlockMode>();
   const edeTexts = new Map<string, Buffer>();
-  const recent = new Map<string, number>();
+  const recent = new RecentLookups(options.activityMergeSeconds * 1000);
   const mergeMs = options.activityMergeSeconds * 1000;
   const v6Names = new Map<string, string>();
   const configuredV6 = options.blockAddressV6 ? ipBytes(options.blockAddressV6) : null;
@@ -293,19 +294,12 @@ export async function startDnsFilter(
     const activity = deps.activity;
     if (!activity) return Number.NEGATIVE_INFINITY;
     const now = at.getTime();
-    if (mergeMs > 0) {
-      // A browser asks A, AAAA and HTTPS for every visit, and repeats: one record stands for them.
-      const key = `${d.action === 'block' ? 'b' : 'a'}|${clientIp}|${host}`;
-      const last = recent.get(key);
-      if (last !== undefined && now - last < mergeMs) {
-        stats.activityMerged++;
-        return last;
-      }
-      if (recent.size >= 100_000) {
-        for (const [k, t] of recent) if (now - t >= mergeMs) recent.delete(k);
-        if (recent.size >= 100_000) recent.clear();
-      }
-      recent.set(key, now);
+    // A browser asks A, AAAA and HTTPS for every visit, and repeats: one record stands for them.
+    const joined =
+      mergeMs > 0 ? recent.joins(d.action === 'block', clientIp, host, now) : undefined;
+    if (joined !== undefined) {
+      stats.activityMerged++;
+      return joined;
     }
     activity.record({
       at,
