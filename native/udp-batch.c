@@ -1,6 +1,7 @@
 // Batched UDP for the DNS filter (src/webfilter/dns/batched-udp.ts): one wake-up of the event
 // loop reads up to BATCH datagrams with recvmmsg(2) and hands them to JavaScript in one call, and
-// the replies made during that call leave in one sendmmsg(2). node:dgram costs a callback, a
+// the datagrams JavaScript queues during that call (or before its next microtask checkpoint) leave
+// in one sendmmsg(2). node:dgram costs a callback, a
 // Buffer and an address string per datagram, and a request object per reply; at the rates a
 // school's resolver sees that is most of the filter's time. Linux only; where this does not build
 // or load, the filter uses node:dgram.
@@ -11,8 +12,9 @@
 //   inMeta:  Int32Array, META ints a slot: [length, family (4|6), port, a0, a1, a2, a3, scope id]
 //            (a0..a3: the address's octets in network order read as 32-bit words; an IPv4-mapped
 //            IPv6 source is given as family 4)
-//   out:     BATCH slots of SLOT octets, the replies of the current call
-//   outMeta: Int32Array, two ints a slot: [length, the `in` slot whose source it answers]
+//   out:     BATCH slots of SLOT octets, datagrams queued to be sent
+//   outMeta: Int32Array, META ints a slot: [length, family, port, a0, a1, a2, a3, scope id], the
+//            destination given as inMeta gives a source
 
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -52,6 +54,7 @@ typedef struct {
   struct sockaddr_storage inAddr[BATCH];
   struct mmsghdr outMsgs[BATCH];
   struct iovec outIov[BATCH];
+  struct sockaddr_storage outAddr[BATCH];
   // Counters read by stats(): datagrams received, replies sent, replies the kernel refused,
   // datagrams too long for a slot.
   double received, sent, sendErrors, oversized;
@@ -201,7 +204,7 @@ static int32_t intArg(napi_env env, napi_value v) {
   return n;
 }
 
-/** flush(count): sends out-slots 0..count-1 to the sources of their in-slots; returns how many went. */
+/** flush(count): sends out-slots 0..count-1, each to the destination in its meta; returns how many went. */
 static napi_value Flush(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -214,16 +217,21 @@ static napi_value Flush(napi_env env, napi_callback_info info) {
   }
   int m = 0;
   for (int j = 0; j < count; j++) {
-    int length = s->outMeta[j * 2];
-    int slot = s->outMeta[j * 2 + 1];
-    if (length <= 0 || length > SLOT || slot < 0 || slot >= BATCH) continue;
+    const int32_t *meta = s->outMeta + j * META;
+    int length = meta[0];
+    if (length <= 0 || length > SLOT) continue;
+    socklen_t len = target(s, meta[1], meta[2], meta + 3, (uint32_t)meta[7], &s->outAddr[m]);
+    if (len == 0) {
+      s->sendErrors++; // an IPv6 destination on an IPv4 socket
+      continue;
+    }
     s->outIov[m].iov_base = s->out + (size_t)j * SLOT;
     s->outIov[m].iov_len = (size_t)length;
     memset(&s->outMsgs[m].msg_hdr, 0, sizeof(struct msghdr));
     s->outMsgs[m].msg_hdr.msg_iov = &s->outIov[m];
     s->outMsgs[m].msg_hdr.msg_iovlen = 1;
-    s->outMsgs[m].msg_hdr.msg_name = &s->inAddr[slot];
-    s->outMsgs[m].msg_hdr.msg_namelen = s->inMsgs[slot].msg_hdr.msg_namelen;
+    s->outMsgs[m].msg_hdr.msg_name = &s->outAddr[m];
+    s->outMsgs[m].msg_hdr.msg_namelen = len;
     m++;
   }
   int done = 0, sent = 0;
@@ -388,7 +396,7 @@ static napi_value Bind(napi_env env, napi_callback_info info) {
   s->in = bufferArg(env, argv[3], (size_t)BATCH * SLOT, &s->buffers[0]);
   s->inMeta = bufferArg(env, argv[4], (size_t)BATCH * META * 4, &s->buffers[1]);
   s->out = bufferArg(env, argv[5], (size_t)BATCH * SLOT, &s->buffers[2]);
-  s->outMeta = bufferArg(env, argv[6], (size_t)BATCH * 2 * 4, &s->buffers[3]);
+  s->outMeta = bufferArg(env, argv[6], (size_t)BATCH * META * 4, &s->buffers[3]);
   if (!s->in || !s->inMeta || !s->out || !s->outMeta) {
     for (int i = 0; i < 4; i++)
       if (s->buffers[i]) napi_delete_reference(env, s->buffers[i]);

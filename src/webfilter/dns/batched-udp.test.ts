@@ -50,4 +50,46 @@ describe('batched UDP', () => {
       v6.close();
     }
   });
+
+  it('sends what one callback queues together, more than a batch of it, each to its own destination, and late replies to their senders', async () => {
+    // The server answers every datagram 20 ms later, from a timer (as the DNS filter answers a
+    // forwarded question when the upstream's answer comes).
+    const server = bindBatchedUdp('127.0.0.1', 0, (query, _source, reply) => {
+      const text = query.toString();
+      setTimeout(() => reply(Buffer.from(`late:${text}`)), 20);
+    });
+    const clients = [dgram.createSocket('udp4'), dgram.createSocket('udp4')];
+    const sink = dgram.createSocket('udp4');
+    try {
+      for (const s of [...clients, sink])
+        await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+      const heard = (s: dgram.Socket, n: number) =>
+        new Promise<string[]>((resolve) => {
+          const got: string[] = [];
+          s.on('message', (m) => {
+            got.push(m.toString());
+            if (got.length === n) resolve(got);
+          });
+        });
+      // 150 datagrams queued in one timer callback: two full batches and a microtask's worth.
+      const pushed = heard(sink, 150);
+      setTimeout(() => {
+        for (let i = 0; i < 150; i++)
+          server.send(Buffer.from(`push:${i}`), sink.address().port, '127.0.0.1');
+      }, 0);
+      expect((await pushed).sort()).toEqual(
+        Array.from({ length: 150 }, (_, i) => `push:${i}`).sort(),
+      );
+      const answers = clients.map((c) => heard(c, 40));
+      for (let i = 0; i < 40; i++)
+        for (const [k, c] of clients.entries()) c.send(`q${k}:${i}`, server.port, '127.0.0.1');
+      const [first, second] = await Promise.all(answers);
+      expect(first!.every((a) => a.startsWith('late:q0:'))).toBe(true);
+      expect(second!.every((a) => a.startsWith('late:q1:'))).toBe(true);
+      expect(server.stats()).toMatchObject({ received: 80, sent: 230, sendErrors: 0 });
+    } finally {
+      server.close();
+      for (const s of [...clients, sink]) s.close();
+    }
+  });
 });

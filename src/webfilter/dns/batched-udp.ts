@@ -1,7 +1,7 @@
 // The DNS filter's UDP socket, read and written in batches by the native module in
 // native/udp-batch.c (recvmmsg and sendmmsg; Linux). One wake-up of the event loop hands every
-// datagram waiting (up to 64 a read) to JavaScript in one call, and the replies made during that
-// call leave together. Where the module is not built (`npm ci` builds it; see docs/web-filter.md)
+// datagram waiting (up to 64 a read) to JavaScript in one call, and what is sent during that call,
+// or during any other callback (an upstream's answers), leaves together at its end. Where the module is not built (`npm ci` builds it; see docs/web-filter.md)
 // or does not load, the filter uses node:dgram and says so in its log.
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -90,8 +90,7 @@ function load(): { module: NativeModule | null; problem: string | null } {
 
 /**
  * Called for each datagram of a batch. `query` is a view into the receive arena, valid only
- * during the call (copy it to keep it); `reply` may be called during the call, which queues the
- * answer for the batch's sendmmsg, or later, which sends it on its own.
+ * during the call (copy it to keep it); `reply` may be called during the call or later.
  */
 export type OnDatagram = (
   query: Buffer,
@@ -102,7 +101,12 @@ export type OnDatagram = (
 
 export interface BatchedUdpSocket {
   port: number;
-  /** Sends one datagram to an IP address (as sourceName spells it, or any form of it). */
+  /**
+   * Sends one datagram to an IP address (as sourceName spells it, or any form of it). It is
+   * queued and leaves with the others queued before the current callback ends (sendmmsg); false
+   * when the address is not an IP literal or the socket is closed. A datagram the kernel refuses
+   * then is counted in stats().sendErrors.
+   */
   send(data: Buffer, port: number, address: string): boolean;
   stats(): BatchedUdpStats;
   close(): void;
@@ -196,25 +200,65 @@ export function bindBatchedUdp(
   const input = Buffer.allocUnsafeSlow(BATCH * SLOT);
   const inputMeta = new Int32Array(BATCH * META);
   const output = Buffer.allocUnsafeSlow(BATCH * SLOT);
-  const outputMeta = new Int32Array(BATCH * 2);
-  /** Replies queued in this batch; -1 outside a batch. */
-  let queued = -1;
-  /** Counts batches, so that a reply knows whether its batch is still the current one. */
-  let batch = 0;
+  const outputMeta = new Int32Array(BATCH * META);
+  /** Datagrams queued in `output`. */
+  let queued = 0;
+  /** In onBatch: what is queued leaves when the batch has been handled. */
+  let inBatch = false;
+  /** A microtask will send what is queued. */
+  let scheduled = false;
   let closed = false;
 
   const flush = () => {
-    if (queued > 0) socket.flush(queued);
+    scheduled = false;
+    if (queued === 0) return;
+    const count = queued;
     queued = 0;
+    if (!closed) socket.flush(count);
   };
+
+  /**
+   * Queues a datagram for `port` at the address given as inMeta gives one. Outside a batch, a
+   * microtask sends what is queued: every datagram made in the same callback leaves in one call.
+   */
+  function queue(
+    data: Buffer,
+    family: number,
+    port: number,
+    a0: number,
+    a1: number,
+    a2: number,
+    a3: number,
+    scope: number,
+  ): void {
+    if (data.length > SLOT) {
+      socket.sendTo(data, data.length, family, port, a0, a1, a2, a3, scope);
+      return;
+    }
+    data.copy(output, queued * SLOT);
+    const m = queued * META;
+    outputMeta[m] = data.length;
+    outputMeta[m + 1] = family;
+    outputMeta[m + 2] = port;
+    outputMeta[m + 3] = a0;
+    outputMeta[m + 4] = a1;
+    outputMeta[m + 5] = a2;
+    outputMeta[m + 6] = a3;
+    outputMeta[m + 7] = scope;
+    queued++;
+    if (queued === BATCH) flush();
+    else if (!inBatch && !scheduled) {
+      scheduled = true;
+      queueMicrotask(flush);
+    }
+  }
 
   const onBatch = (count: number) => {
     if (count < 0) {
       options.onError?.(count);
       return;
     }
-    batch++;
-    queued = 0;
+    inBatch = true;
     try {
       for (let slot = 0; slot < count; slot++) {
         const at = slot * META;
@@ -223,36 +267,31 @@ export function bindBatchedUdp(
         const family = inputMeta[at + 1]!;
         const source = family === 4 ? v4Name(inputMeta[at + 3]!) : v6Name(inputMeta, at + 3);
         const query = input.subarray(slot * SLOT, slot * SLOT + length);
-        onDatagram(query, source, replyFor(slot, batch), inputMeta[at + 2]!);
+        onDatagram(query, source, replyFor(slot), inputMeta[at + 2]!);
       }
     } finally {
+      inBatch = false;
       flush();
-      queued = -1;
     }
   };
 
-  /** The reply function for the datagram in `slot` of batch `mine`. */
-  function replyFor(slot: number, mine: number): (answer: Buffer | null) => void {
+  /** The reply function for the datagram in `slot` of the batch being handled. */
+  function replyFor(slot: number): (answer: Buffer | null) => void {
     let sent = false;
     // Read now: the slot's address is overwritten by the next batch.
     const at = slot * META;
     const family = inputMeta[at + 1]!;
     const port = inputMeta[at + 2]!;
-    const v4 = inputMeta[at + 3]!;
-    const v6 = family === 6 ? inputMeta.slice(at + 3, at + 8) : null;
+    const a0 = inputMeta[at + 3]!;
+    const v6 = family === 6;
+    const a1 = v6 ? inputMeta[at + 4]! : 0;
+    const a2 = v6 ? inputMeta[at + 5]! : 0;
+    const a3 = v6 ? inputMeta[at + 6]! : 0;
+    const scope = v6 ? inputMeta[at + 7]! : 0;
     return (answer) => {
       if (sent || closed || answer === null) return;
       sent = true;
-      if (queued >= 0 && batch === mine && answer.length <= SLOT) {
-        answer.copy(output, queued * SLOT);
-        outputMeta[queued * 2] = answer.length;
-        outputMeta[queued * 2 + 1] = slot;
-        queued++;
-        if (queued === BATCH) flush();
-        return;
-      }
-      if (v6 === null) socket.sendTo(answer, answer.length, 4, port, v4, 0, 0, 0, 0);
-      else socket.sendTo(answer, answer.length, 6, port, v6[0]!, v6[1]!, v6[2]!, v6[3]!, v6[4]!);
+      queue(answer, family, port, a0, a1, a2, a3, scope);
     };
   }
 
@@ -273,11 +312,13 @@ export function bindBatchedUdp(
       const to = wordsOf(address);
       if (closed || to === null) return false;
       const w = to.words;
-      return socket.sendTo(data, data.length, to.family, port, w[0]!, w[1]!, w[2]!, w[3]!, 0);
+      queue(data, to.family, port, w[0]!, w[1]!, w[2]!, w[3]!, 0);
+      return true;
     },
     stats: () => socket.stats(),
     close() {
       if (closed) return;
+      flush();
       closed = true;
       socket.close();
     },
