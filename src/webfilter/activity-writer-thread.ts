@@ -44,7 +44,8 @@ const write = db.transaction((kind, values) => {
   prepared ??= workerData.statements.map((text) => db.prepare(text));
   const statement = prepared[kind];
   const width = workerData.widths[kind];
-  for (let i = 0; i < values.length; i += width) statement.run(values.slice(i, i + width));
+  // Spread: better-sqlite3 binds positional arguments faster than an array's elements.
+  for (let i = 0; i < values.length; i += width) statement.run(...values.slice(i, i + width));
 });
 parentPort.on('message', (message) => {
   if (message === 'close') {

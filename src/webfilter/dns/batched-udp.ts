@@ -209,6 +209,7 @@ export function bindBatchedUdp(
   let scheduled = false;
   let closed = false;
 
+  const settled = Promise.resolve();
   const flush = () => {
     scheduled = false;
     if (queued === 0) return;
@@ -249,7 +250,8 @@ export function bindBatchedUdp(
     if (queued === BATCH) flush();
     else if (!inBatch && !scheduled) {
       scheduled = true;
-      queueMicrotask(flush);
+      // A promise reaction, not queueMicrotask: that wraps each callback in an async resource.
+      settled.then(flush);
     }
   }
 
