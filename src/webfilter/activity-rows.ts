@@ -2,6 +2,7 @@
 // for identical decisions within one window, with the first one's fields and the sums. The event a
 // row is made from is copied, not kept, so that nothing the caller allocated outlives the call.
 
+import { newTimeId } from '../store/columns.ts';
 import type { ActivityRow } from './activity.repository.ts';
 import type { ActivityEvent } from './activity.ts';
 import { grown, SlotOrder, SlotPool } from './slots.ts';
@@ -62,7 +63,8 @@ export class PendingRows {
   /** Open rows by the start of their window. */
   private readonly perWindow = new Map<number, number>();
 
-  // The event's fields, by slot.
+  // The event's fields, by slot, and the row's id once it has been given one.
+  private ids: (string | undefined)[] = [];
   private sources: string[] = [];
   private persons: (string | null)[] = [];
   private devices: (string | null)[] = [];
@@ -102,6 +104,7 @@ export class PendingRows {
     durationMs: number,
   ): number {
     const row = this.pool.take();
+    this.ids[row] = undefined;
     if (row >= this.first.length) {
       const n = row + 1;
       this.first = grown(this.first, n);
@@ -192,7 +195,7 @@ export class PendingRows {
 
   /**
    * Takes the open rows of the windows closed at `now` (all of them with `all`), oldest first, for
-   * writing. They take no more hits; give each to toRow(), which also gives its slot back.
+   * writing. They take no more hits; release() each once it is written or set aside.
    */
   take(now: number, windowMs: number, all: boolean): number[] {
     const out: number[] = [];
@@ -214,15 +217,19 @@ export class PendingRows {
     else this.perWindow.delete(window);
   }
 
-  /** A taken row as it is written (its id given by the writer), its slot given back. */
-  toRow(row: number): ActivityRow {
+  /**
+   * A taken row as it is written. Its id is made on the first call (with the time `now`) and kept,
+   * so that a row tried again is the same row: the writer skips an id already stored.
+   */
+  toRow(row: number, now: number): ActivityRow {
     const host = this.hosts[row]!;
     const path = this.paths[row]!;
     const first = this.first[row]!;
     const last = this.last[row]!;
     const search = this.searches[row];
-    const out: ActivityRow = {
-      id: '',
+    this.ids[row] ??= newTimeId(now);
+    return {
+      id: this.ids[row]!,
       at: new Date(first).toISOString(),
       source: this.sources[row]!,
       person_id: this.persons[row]!,
@@ -242,11 +249,11 @@ export class PendingRows {
       hits: this.hits[row]!,
       last_at: last > first ? new Date(last).toISOString() : null,
     };
-    this.release(row);
-    return out;
   }
 
-  private release(row: number): void {
+  /** Gives a taken or dropped row's slot back. */
+  release(row: number): void {
+    this.ids[row] = undefined;
     // References cleared, so that a slot kept for reuse holds nothing alive.
     this.persons[row] = null;
     this.devices[row] = null;

@@ -6,7 +6,6 @@
 // oldest are dropped, counted and reported: a loss is never silent.
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.ts';
-import { newTimeId } from '../store/columns.ts';
 import type { Store } from '../store/database.ts';
 import { type ActivityRow, type ActivityWriter, activityWriterFor } from './activity.repository.ts';
 import { PendingRows } from './activity-rows.ts';
@@ -165,27 +164,37 @@ export function createActivityRecorder(
     retry = [];
     retryHead = 0;
     // Only slots are taken here; rows are built a batch at a time below, with the event loop let
-    // go between batches, so that a window of many distinct decisions never stalls it.
+    // go between batches, so that a window of many distinct decisions never stalls it. The slots
+    // are given back once their batch is written: a batch that fails is built again from them.
     const due = rows.take(now, windowMs, all);
     const total = failed.length + due.length;
     const rowAt = (k: number) =>
-      k < failed.length ? failed[k]! : rows.toRow(due[k - failed.length]!);
+      k < failed.length ? failed[k]! : rows.toRow(due[k - failed.length]!, now);
+    const release = (from: number, to: number) => {
+      for (let k = Math.max(from, failed.length); k < to; k++)
+        rows.release(due[k - failed.length]!);
+    };
+    /**
+     * The rows from `from` to `to`, grouped by person: each transaction then touches few pages of
+     * the (person_id, at) index, which halves the cost of a row on SQLite. Made in a function of
+     * its own so that nothing holds them while the write is awaited: they die young.
+     */
+    const batchOf = (from: number, to: number): ActivityRow[] => {
+      const batch: ActivityRow[] = [];
+      for (let k = from; k < to; k++) batch.push(rowAt(k));
+      return batch.sort(byPerson);
+    };
     for (let i = 0; i < total; i += batchSize) {
       const end = Math.min(total, i + batchSize);
-      const batch: ActivityRow[] = [];
-      for (let k = i; k < end; k++) batch.push(rowAt(k));
-      // Grouped by person: each transaction then touches few pages of the (person_id, at)
-      // index, which halves the cost of a row on SQLite. Ids are given in that order.
-      batch.sort(byPerson);
-      for (const row of batch) row.id ||= newTimeId(now);
       try {
-        await writer.writeActivity(batch);
-        stats.written += batch.length;
+        await writer.writeActivity(batchOf(i, end));
+        stats.written += end - i;
       } catch (error) {
         // The database is away: keep the rows for the next attempt, unless that overflows.
         stats.failedBatches++;
-        const rest: ActivityRow[] = batch;
-        for (let k = end; k < total; k++) rest.push(rowAt(k));
+        const rest: ActivityRow[] = [];
+        for (let k = i; k < total; k++) rest.push(rowAt(k));
+        release(i, total);
         setAside(rest);
         log?.warn(
           { err: error, waiting: waiting() },
@@ -193,6 +202,7 @@ export function createActivityRecorder(
         );
         return;
       }
+      release(i, end);
       if (end < total) await yieldToLoop();
     }
     if (all || due.length > 0 || now >= nextVisitSync) await writeVisits(now);
