@@ -12,8 +12,6 @@
 // - Custos, no clamd: the parts of startMailService (src/mail/service.ts: the relay, checks,
 //   pipeline, records in SQLite, next hop) put together with no scanner (`scan: null`), which
 //   production cannot be configured to do; mail.clamd.failOpen would log and tag every message.
-// - the same with SQLite's synchronous = NORMAL instead of FULL, for comparison only: what the
-//   two durable commits per delivered message cost ("250 only once stored", pipeline.ts).
 // - Custos + clamd: startMailService as `custos serve` runs it; clamd (StreamMaxLength 40M, and
 //   mail.clamd.maxStreamBytes likewise) pinned to CPU 0 as well, its CPU counted with Custos's.
 // - the plain relay: smtp-server receiving whole messages and nodemailer handing them on over the
@@ -240,11 +238,6 @@ async function runCustos(port: number, sinkPort: number, clamdPort: number | nul
   });
   const log = pino({ level: 'warn' }, pino.destination(2));
   const runtime = await openRuntime({ config, log });
-  if (process.env.BENCH_SQLITE_SYNC === 'normal') {
-    // Comparison only: commits without waiting for the disk (not what production does).
-    const { sql } = await import('kysely');
-    await sql`pragma synchronous = normal`.execute(runtime.store.db);
-  }
   let stop: () => Promise<void>;
   if (clamdPort !== null) {
     stop = (await startMailService(runtime)).stop;
@@ -440,12 +433,11 @@ async function stopChild(c: Child): Promise<void> {
   clearTimeout(t);
 }
 
-type Kind = 'plain' | 'custos' | 'custos-normal' | 'custos-clamd';
+type Kind = 'plain' | 'custos' | 'custos-clamd';
 
 const NAMES: Record<Kind, string> = {
   plain: 'plain relay (smtp-server + nodemailer)',
   custos: 'Custos, no clamd',
-  'custos-normal': 'Custos, no clamd, SQLite synchronous = NORMAL (comparison only)',
   'custos-clamd': 'Custos + clamd (clamd CPU included)',
 };
 
@@ -568,7 +560,7 @@ async function startServer(
   const serveFlags = kind === 'plain' ? [] : benchNodeFlags();
   const child = await spawnRole(0, roleArgs, {
     nodeFlags: [...serveFlags, ...nodeFlags, ...profile],
-    env: kind === 'custos-normal' ? { BENCH_SQLITE_SYNC: 'normal' } : {},
+    env: {},
   });
   const extraPids = kind === 'custos-clamd' && clamd ? [clamd.pid] : [];
   return { kind, name: NAMES[kind], child, port, extraPids };
@@ -672,7 +664,7 @@ async function main(): Promise<void> {
     // All of clamd's threads, and those it starts later (they inherit the mask).
     if (pinned) execFileSync('taskset', ['-a', '-p', '-c', '0', String(clamd.pid)]);
   }
-  const kinds: Kind[] = ['plain', 'custos', 'custos-normal'];
+  const kinds: Kind[] = ['plain', 'custos'];
   if (withClamd) kinds.push('custos-clamd');
   const servers: Server[] = [];
   for (const kind of kinds) servers.push(await startServer(kind, sinkPort, clamd));
@@ -803,7 +795,7 @@ async function main(): Promise<void> {
       }
     }
     console.log(
-      "\nCPU columns are cores used during the pass (1.00 = one CPU), from /proc; CPU 0 and CPU 1 busy include the machine's other work. The CPU time per message is disturbed less by other work than msg/s, but leaves out time spent waiting for the disk (SQLite commits with synchronous = FULL).",
+      "\nCPU columns are cores used during the pass (1.00 = one CPU), from /proc; CPU 0 and CPU 1 busy include the machine's other work. The CPU time per message is disturbed less by other work than msg/s. The records' commits (synchronous = FULL) wait for the disk in a thread of their own, which the event loop does not wait for.",
     );
     console.log(`\nRecords written by Custos (status/action: count): ${JSON.stringify(records)}`);
     console.log(`The sink took ${sunk.messages} messages (${(sunk.bytes / 1e6).toFixed(0)} MB).`);

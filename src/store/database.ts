@@ -8,6 +8,7 @@ import SqliteDatabase from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { Database } from './schema.ts';
+import { createSqliteWriter, type SqliteWriter } from './sqlite-writer.ts';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -18,6 +19,12 @@ export interface Store {
   describe: string;
   /** The SQLite database file, for writers that keep a connection of their own. */
   sqliteFile?: string | undefined;
+  /**
+   * On a SQLite file: writes run in a thread of their own, on a connection as durable as the
+   * store's (synchronous = FULL), so that the event loop never waits for the disk. Made on first
+   * use; closed with the store. Undefined elsewhere.
+   */
+  writer?: (() => SqliteWriter) | undefined;
   /** The PostgreSQL schema in use when one was asked for (tests); undefined means the default. */
   schema?: string | undefined;
   ping(): Promise<void>;
@@ -59,15 +66,24 @@ function openSqlite(file: string): Store {
   const db = new Kysely<Database>({
     dialect: new SqliteDialect({ database: withStatementCache(database) }),
   });
+  let writer: SqliteWriter | null = null;
   return {
     db,
     dialect: 'sqlite',
     describe: `sqlite:${file}`,
     sqliteFile: file === ':memory:' ? undefined : file,
+    writer:
+      file === ':memory:'
+        ? undefined
+        : () => {
+            writer ??= createSqliteWriter(file, { synchronous: 'FULL', foreignKeys: true });
+            return writer;
+          },
     async ping() {
       await sql`select 1`.execute(db);
     },
     async destroy() {
+      await writer?.close();
       await db.destroy();
     },
   };

@@ -14,7 +14,7 @@ describeEachStore('group commit', (ctx) => {
     const writes = Array.from({ length: 20 }, (_, i) => {
       const key = `k${String(i).padStart(2, '0')}`;
       return commits
-        .run((db) => db.insertInto('kv').values({ key, value: 'v', updated_at: at }).execute())
+        .run(ctx.store.db.insertInto('kv').values({ key, value: 'v', updated_at: at }))
         .then(async () => {
           // Committed: a read on the store (outside any transaction) sees it.
           const row = await ctx.store.db
@@ -40,9 +40,7 @@ describeEachStore('group commit', (ctx) => {
       .execute();
     const commits = createGroupCommit(ctx.store);
     const insert = (key: string) =>
-      commits.run((db) =>
-        db.insertInto('kv').values({ key, value: 'v', updated_at: at }).execute(),
-      );
+      commits.run(ctx.store.db.insertInto('kv').values({ key, value: 'v', updated_at: at }));
     const results = await Promise.allSettled([insert('a'), insert('taken'), insert('b')]);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect(await keys()).toEqual(['a', 'b', 'taken']);
@@ -55,9 +53,7 @@ describeEachStore('group commit', (ctx) => {
       for (let i = 0; i < 4; i++) {
         const key = `r${round}-${i}`;
         all.push(
-          commits.run((db) =>
-            db.insertInto('kv').values({ key, value: 'v', updated_at: at }).execute(),
-          ),
+          commits.run(ctx.store.db.insertInto('kv').values({ key, value: 'v', updated_at: at })),
         );
       }
       await new Promise((r) => setImmediate(r));

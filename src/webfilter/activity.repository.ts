@@ -2,16 +2,9 @@
 // of its own with prepared statements; on PostgreSQL it goes through Kysely, whose driver is
 // asynchronous already. Rows carry their id from the first attempt, and an id already stored is
 // skipped, so a batch retried after an ambiguous failure is never stored twice.
-import { createRequire } from 'node:module';
-import { Worker } from 'node:worker_threads';
 import type { Store } from '../store/database.ts';
 import type { WebVisitsTable } from '../store/schema.ts';
-import {
-  WRITER_THREAD_SOURCE,
-  type WriteReply,
-  type WriteRequest,
-  type WriterSetup,
-} from './activity-writer-thread.ts';
+import { createSqliteWriter } from '../store/sqlite-writer.ts';
 
 /** A web_activity row as the recorder writes it (hits and last_at always given). */
 export interface ActivityRow {
@@ -99,10 +92,10 @@ export interface ActivityWriter {
 }
 
 /**
- * On SQLite, activity is written by a thread of its own (activity-writer-thread.ts) on a connection
+ * On SQLite, activity is written by a thread of its own (store/sqlite-writer.ts) on a connection
  * of its own with `synchronous = NORMAL`: in WAL mode a commit then needs no fsync, and the event
  * loop that the proxy and DNS filter share only hands the rows over. (A power cut may lose the last
- * second of what was written; the mail gateway's records keep the main connection's FULL.)
+ * second of what was written; the mail gateway's records are written with FULL.)
  */
 export function activityWriterFor(store: Store): ActivityWriter {
   if (store.dialect === 'sqlite' && store.sqliteFile) return sqliteWriter(store.sqliteFile);
@@ -144,69 +137,16 @@ function sqliteWriter(file: string): ActivityWriter {
   ).join(', ')}) on conflict (id) do update set ${VISIT_UPDATES.map(
     (c) => `${c} = excluded.${c}`,
   ).join(', ')}`;
-  const setup: WriterSetup = {
-    driver: createRequire(import.meta.url).resolve('better-sqlite3'),
-    file,
-    statements: [insertText, visitText],
-    widths: [ACTIVITY_COLUMNS.length, VISIT_COLUMNS.length],
-  };
-  const pending = new Map<number, { resolve(): void; reject(error: Error): void }>();
-  let seq = 0;
-  let worker: Worker | null = null;
-  let closed: Promise<void> | null = null;
-
-  /** The writer's thread, started again after it failed. */
-  const thread = (): Worker => {
-    if (worker) return worker;
-    const started = new Worker(WRITER_THREAD_SOURCE, { eval: true, workerData: setup });
-    started.on('message', (reply: WriteReply) => {
-      const waiter = pending.get(reply.seq);
-      pending.delete(reply.seq);
-      if (pending.size === 0) started.unref();
-      if (reply.error === undefined) waiter?.resolve();
-      else waiter?.reject(new Error(reply.error));
-    });
-    const fail = (error: Error) => {
-      if (worker === started) worker = null;
-      for (const waiter of pending.values()) waiter.reject(error);
-      pending.clear();
-    };
-    started.on('error', fail);
-    started.on('exit', (code) =>
-      fail(new Error(`the activity writer stopped (exit code ${code})`)),
-    );
-    started.unref();
-    worker = started;
-    return started;
-  };
-
-  const send = <T>(kind: 0 | 1, rows: readonly T[], columns: readonly (keyof T)[]) => {
-    if (rows.length === 0) return Promise.resolve();
-    if (closed) return Promise.reject(new Error('the activity writer is closed'));
+  const writer = createSqliteWriter(file, { synchronous: 'NORMAL', foreignKeys: false });
+  const send = <T>(sqlText: string, rows: readonly T[], columns: readonly (keyof T)[]) => {
     const values: unknown[] = [];
     for (const row of rows) for (const c of columns) values.push(row[c]);
-    return new Promise<void>((resolve, reject) => {
-      const request: WriteRequest = { seq: ++seq, kind, values };
-      pending.set(request.seq, { resolve, reject });
-      // Keeps the process alive only while a write is in flight.
-      const target = thread();
-      target.ref();
-      target.postMessage(request);
-    });
+    return writer.write([{ sql: sqlText, width: columns.length, values }]);
   };
-
   return {
     batchSize: 2000,
-    writeActivity: (rows) => send(0, rows, ACTIVITY_COLUMNS),
-    writeVisits: (rows) => send(1, rows, VISIT_COLUMNS),
-    close() {
-      closed ??= new Promise<void>((resolve) => {
-        if (!worker) return resolve();
-        worker.ref();
-        worker.once('exit', () => resolve());
-        worker.postMessage('close');
-      });
-      return closed;
-    },
+    writeActivity: (rows) => send(insertText, rows, ACTIVITY_COLUMNS),
+    writeVisits: (rows) => send(visitText, rows, VISIT_COLUMNS),
+    close: () => writer.close(),
   };
 }

@@ -346,18 +346,17 @@ export function createMailPipeline(deps: PipelineDeps) {
       : received;
     const pieces = [headerFor(raw, stamps), raw];
     const pending = recordRow(mail, j, id, 'pending', at);
-    await records.run((db) => db.insertInto('mail_messages').values(pending).execute());
+    await records.run(store.db.insertInto('mail_messages').values(pending));
     const delivery = await deps.deliver[mail.direction].send(mail.envelope, pieces);
     const status = delivery.ok ? 'delivered' : delivery.temporary ? 'failed' : 'rejected';
     try {
       const reply = delivery.reply.slice(0, 1000);
       const updatedAt = clock().toISOString();
-      await records.run((db) =>
-        db
+      await records.run(
+        store.db
           .updateTable('mail_messages')
           .set({ status, next_hop_reply: reply, updated_at: updatedAt })
-          .where('id', '=', id)
-          .execute(),
+          .where('id', '=', id),
       );
     } catch (err) {
       // Delivered already: the answer must still be 250, or the sender would send it twice.
