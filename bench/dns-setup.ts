@@ -128,7 +128,10 @@ export function queryFile(
   salt: string,
   blockedPool = 0,
 ): string {
-  const random = rng(total + allowedPool);
+  // The salt also seeds the draw, so that each empty-cache pass asks other listed names too.
+  let seed = total + allowedPool;
+  for (let i = 0; i < salt.length; i++) seed = (seed * 31 + salt.charCodeAt(i)) >>> 0;
+  const random = rng(seed);
   const listed =
     blockedPool > 0
       ? Array.from({ length: blockedPool }, () => names[Math.floor(random() * names.length)]!)

@@ -20,8 +20,9 @@
 // repeats 5,000 names, a school's working set, after a warm-up pass (median of --runs passes);
 // --blocked-pool 0 draws the blocked half from the whole list instead, so that nearly every
 // blocked query is a name new to the pass (each a new activity record for Custos). Empty cache:
-// one pass over 100,000 queries whose allowed half are names the server was never asked (about
-// 39,000 distinct), each forwarded once. "custos-no-activity" is the
+// passes over 100,000 queries whose allowed half are names the server was never asked (about
+// 39,000 distinct), each forwarded once, and whose blocked half is drawn from the whole list
+// (median of --runs passes, each with names of its own). "custos-no-activity" is the
 // same filter without activity records, to show what recording every decision costs. All servers
 // run at once and the passes alternate between them, so that the machine's load falls on each.
 // Last, the floor: a Node.js UDP echo server (no filtering), pinned alike, in steady passes, on
@@ -431,35 +432,43 @@ async function main(): Promise<void> {
       await checkForwards(port, name);
     }
     const results: Record<string, { steady: Perf; cold: Perf; startMs: number; rss: number }> = {};
-    const cold: Record<string, Perf> = {};
     for (const name of order) {
       const port = PORTS[name as keyof typeof PORTS];
-      const pid = pidOf(started[name]!.child);
       dnsperf(port, join(dir, 'steady.txt')); // warm-up: caches filled, code compiled
-      // Empty cache: one pass whose allowed names this server has never been asked.
-      const file = join(dir, `cold-${name}.txt`);
-      writeFileSync(file, queryFile(names, total, total, `cold-${name}`));
-      cold[name] = dnsperf(port, file, pid);
     }
+    // Each round: an empty-cache pass for every server (names none of them was asked before),
+    // then a steady pass for every server.
     const steadyRuns: Record<string, Perf[]> = Object.fromEntries(order.map((n) => [n, []]));
+    const coldRuns: Record<string, Perf[]> = Object.fromEntries(order.map((n) => [n, []]));
     for (let i = 0; i < runs; i++) {
+      for (const name of order) {
+        const port = PORTS[name as keyof typeof PORTS];
+        const file = join(dir, `cold-${name}-${i}.txt`);
+        writeFileSync(file, queryFile(names, total, total, `cold-${name}-${i}`));
+        coldRuns[name]!.push(dnsperf(port, file, pidOf(started[name]!.child)));
+      }
       for (const name of order) {
         const port = PORTS[name as keyof typeof PORTS];
         steadyRuns[name]!.push(dnsperf(port, join(dir, 'steady.txt'), pidOf(started[name]!.child)));
       }
     }
+    const medianOf = (list: Perf[]): Perf => ({
+      qps: median(list.map((r) => r.qps)),
+      latencyMs: median(list.map((r) => r.latencyMs)),
+      lost: median(list.map((r) => r.lost)),
+      cpuUs: median(list.map((r) => r.cpuUs)),
+    });
     for (const name of order) {
-      const list = steadyRuns[name]!;
-      const steady = {
-        qps: median(list.map((r) => r.qps)),
-        latencyMs: median(list.map((r) => r.latencyMs)),
-        lost: median(list.map((r) => r.lost)),
-        cpuUs: median(list.map((r) => r.cpuUs)),
-      };
       const { child, startMs } = started[name]!;
-      results[name] = { steady, cold: cold[name]!, startMs, rss: rssMiB(pidOf(child)) };
+      results[name] = {
+        steady: medianOf(steadyRuns[name]!),
+        cold: medianOf(coldRuns[name]!),
+        startMs,
+        rss: rssMiB(pidOf(child)),
+      };
+      const show = (list: Perf[]) => list.map((r) => r.qps.toFixed(0)).join(', ');
       console.log(
-        `${name}: steady ${list.map((r) => r.qps.toFixed(0)).join(', ')} q/s; empty cache ${cold[name]!.qps.toFixed(0)} q/s`,
+        `${name}: steady ${show(steadyRuns[name]!)} q/s; empty cache ${show(coldRuns[name]!)} q/s`,
       );
     }
     const upstreamAlone = dnsperf(PORTS.upstream, join(dir, 'steady.txt'));
@@ -486,7 +495,7 @@ async function main(): Promise<void> {
       return `| ${label} | ${r.steady.qps.toFixed(0)} | ${r.steady.latencyMs.toFixed(3)} | ${r.steady.lost} | ${vs(r.steady.qps, results.dnsmasq!.steady.qps)} | ${vs(r.steady.qps, results.unbound!.steady.qps)} | ${r.cold.qps.toFixed(0)} | ${r.cold.latencyMs.toFixed(3)} | ${vs(r.cold.qps, results.dnsmasq!.cold.qps)} | ${vs(r.cold.qps, results.unbound!.cold.qps)} | ${r.startMs} ms / ${r.rss.toFixed(0)} MiB |`;
     };
     console.log(
-      `\n${pinned ? 'pinned: server on CPU 0, dnsperf and the stand-in on CPU 1' : 'not pinned'}; ${total} queries per pass, steady = median of ${runs}\n`,
+      `\n${pinned ? 'pinned: server on CPU 0, dnsperf and the stand-in on CPU 1' : 'not pinned'}; ${total} queries per pass, steady and empty cache = median of ${runs} passes each\n`,
     );
     console.log(
       '| server | steady q/s | mean latency ms | lost | vs dnsmasq | vs Unbound | empty-cache q/s | latency ms | vs dnsmasq | vs Unbound | first answer / RSS |',
