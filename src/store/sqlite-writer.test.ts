@@ -32,7 +32,7 @@ const rows = () => {
   }
 };
 
-it('commits a batch of statements, rows of each bound in order, blobs as blobs', async () => {
+it('MAIL-3, WEB-6: commits a batch of statements, rows of each bound in order, blobs as blobs', async () => {
   const writer = createSqliteWriter(file, { synchronous: 'FULL', foreignKeys: true });
   await writer.write([
     {
@@ -49,7 +49,7 @@ it('commits a batch of statements, rows of each bound in order, blobs as blobs',
   await writer.close();
 });
 
-it('a batch with a failing statement is rolled back whole and says why; the next batch still runs', async () => {
+it('MAIL-3: a batch with a failing statement is rolled back whole and says why; the next batch still runs', async () => {
   const writer = createSqliteWriter(file, { synchronous: 'NORMAL', foreignKeys: false });
   await expect(
     writer.write([
