@@ -249,7 +249,9 @@ export const listsRoutes =
         };
         jobs.set(job.id, job);
         const onProgress = (p: UpdateProgress) => {
-          job.phase = p.phase;
+          // The job is done only once the gateways hold the new lists (below), not when the
+          // files are in place: until then it is still installing.
+          job.phase = p.phase === 'done' ? 'installing' : p.phase;
           job.done = p.done;
           job.total = p.total;
         };
