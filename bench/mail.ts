@@ -29,7 +29,7 @@
 // (20 messages from 7 KB to 13.7 MB on the wire: text only, PDFs, pictures, Word documents, zips
 // with zips inside). The servers run at once and the passes alternate between them; the median
 // of --runs passes is printed, as msg/s and as CPU time per message, each as a ratio to the
-// plain relay. --profile DIR writes a V8 CPU profile of each Custos process (--cpu-prof).
+// plain relay. --profile DIR writes a V8 CPU profile of each server process (--cpu-prof), one folder each.
 //
 // Memory: a fresh process of each server gets 200 messages of 50 KB, then one with a 25 MiB PDF
 // (34.2 MiB on the wire); printed are its resident memory before, at the peak (VmHWM, reset
@@ -552,10 +552,9 @@ async function startServer(
   const roleArgs = ['--role', kind === 'plain' ? 'plain' : 'custos', '--port', String(port)];
   roleArgs.push('--sink-port', String(sinkPort));
   if (kind === 'custos-clamd' && clamd) roleArgs.push('--clamd-port', String(clamd.port));
-  const profile =
-    args.profile && kind !== 'plain'
-      ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(args.profile)]
-      : [];
+  const profile = args.profile
+    ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(args.profile, kind)]
+    : [];
   // Custos with the flags `custos serve` runs with; the plain relay with V8's defaults.
   const serveFlags = kind === 'plain' ? [] : benchNodeFlags();
   const child = await spawnRole(0, roleArgs, {

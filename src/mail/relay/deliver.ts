@@ -152,6 +152,20 @@ export interface Attempt {
 
 const lower = (s: string) => s.toLowerCase();
 
+/**
+ * Up to this size the pieces of a message are joined into one buffer, which nodemailer writes
+ * as it is; a copy costs less than a stream. A larger message is streamed piece by piece, so that
+ * it is not copied to be stamped.
+ */
+const JOIN_UP_TO = 1 << 20;
+
+function asOne(pieces: readonly Buffer[]): Buffer | Readable {
+  if (pieces.length === 1) return pieces[0]!;
+  let size = 0;
+  for (const p of pieces) size += p.length;
+  return size <= JOIN_UP_TO ? Buffer.concat(pieces, size) : Readable.from(pieces);
+}
+
 /** One SMTP transaction: who was accepted, who was refused and why. */
 export async function attempt(
   transport: Transporter,
@@ -175,11 +189,10 @@ export async function attempt(
     // RFC 6152: a message with 8-bit bytes is passed on as BODY=8BITMIME when the next hop
     // offers it, as the sender announced it to us; nodemailer adds SMTPUTF8 by itself for
     // internationalised addresses.
-    // Pieces are streamed as they are, so that a large message is not copied to be stamped.
     const pieces = Buffer.isBuffer(raw) ? [raw] : raw;
     const info = await transport.sendMail({
       envelope: { from: envelope.from, to, use8BitMime: !pieces.every((p) => isAscii(p)) },
-      raw: pieces.length === 1 ? pieces[0]! : Readable.from(pieces),
+      raw: asOne(pieces),
       // For its own bookkeeping only: the message goes as it came, with its own Message-ID.
       // Without one, nodemailer makes a random one for every message (five getrandom calls).
       messageId: RELAYED_MESSAGE_ID,
