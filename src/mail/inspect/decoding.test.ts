@@ -196,6 +196,42 @@ describe('html to text', () => {
     ).toBe('Hello there\na < b ☺ &bogus;');
   });
 
+  it('MAIL-5: any mix of text and tags gives the text, a line break for each block tag and a space for each cell, whatever the case of the names', () => {
+    const tag = fc.record({
+      name: fc.constantFrom('p', 'DIV', 'Br', 'td', 'TH', 'b', 'span', 'h1', 'a1', 'x'.repeat(45)),
+      closing: fc.boolean(),
+      attributes: fc.constantFrom('', ' class="a"', " title='x y'", ' /'),
+    });
+    const text = fc.stringMatching(/^[a-z ]{1,12}$/);
+    const piece = fc.oneof(
+      text.map((t) => ({ html: t, text: t })),
+      // A script's content goes, a script closed on itself takes nothing with it.
+      text.map((t) => ({ html: `<SCRIPT type="x">${t}<b></script>`, text: '' })),
+      fc.constant({ html: '<style/>', text: '' }),
+      tag.map(({ name, closing, attributes }) => {
+        const lower = name.toLowerCase();
+        const block = ['p', 'div', 'br', 'h1'].includes(lower);
+        const cell = !closing && (lower === 'td' || lower === 'th');
+        const cellEnd = closing && (lower === 'td' || lower === 'th');
+        return {
+          html: `<${closing ? '/' : ''}${name}${closing ? '' : attributes}>`,
+          text: block ? '\n' : cell || cellEnd ? ' ' : '',
+        };
+      }),
+    );
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 30 }), (pieces) => {
+        const expected = pieces
+          .map((p) => p.text)
+          .join('')
+          .replace(/[ \t\f\v\u00a0]+/g, ' ')
+          .replace(/ ?\n[ \n]*/g, '\n')
+          .trim();
+        expect(htmlToText(pieces.map((p) => p.html).join(''))).toBe(expected);
+      }),
+    );
+  });
+
   it('is linear on hostile input (unclosed tags and comments)', () => {
     const started = performance.now();
     htmlToText('<a'.repeat(200_000));

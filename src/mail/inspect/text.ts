@@ -112,10 +112,28 @@ const BLOCK_TAGS = new Set([
 ]);
 const SKIPPED_CONTENT = new Set(['script', 'style', 'head', 'title', 'noscript', 'template']);
 
+/** Whether a character code is an ASCII letter, or (with digits) a letter or a digit. */
+const isLetter = (c: number) => (c >= 97 && c <= 122) || (c >= 65 && c <= 90);
+const isLetterOrDigit = (c: number) => isLetter(c) || (c >= 48 && c <= 57);
+
+/** The name of the tag that starts at `lt` (`<p`, `</td`), lower case; '' when it is no tag. */
+function tagName(html: string, lt: number, gt: number): string {
+  let start = lt + 1;
+  if (html.charCodeAt(start) === 47 /* / */) start++;
+  if (!isLetter(html.charCodeAt(start))) return '';
+  let end = start + 1;
+  // Names are short; a longer run is cut as the pattern /^<\/?([a-zA-Z][a-zA-Z0-9]*)/ on the
+  // first 40 characters would.
+  const last = Math.min(gt, lt + 40);
+  while (end < last && isLetterOrDigit(html.charCodeAt(end))) end++;
+  return html.slice(start, end).toLowerCase();
+}
+
 /** The text of an HTML document, tags removed. */
 export function htmlToText(html: string): string {
   const out: string[] = [];
-  const lower = html.toLowerCase();
+  // Lower-cased only when a script or style has to be skipped to its end tag.
+  let lower: string | null = null;
   let i = 0;
   const n = html.length;
   while (i < n) {
@@ -130,12 +148,12 @@ export function htmlToText(html: string): string {
     }
     const gt = html.indexOf('>', lt + 1);
     if (gt < 0) break;
-    const tag = /^<\/?([a-zA-Z][a-zA-Z0-9]*)/.exec(html.slice(lt, Math.min(gt + 1, lt + 40)));
-    const name = tag?.[1]?.toLowerCase() ?? '';
+    const name = tagName(html, lt, gt);
     i = gt + 1;
     if (name === '') continue;
-    const closing = html[lt + 1] === '/';
-    if (!closing && SKIPPED_CONTENT.has(name) && !html.slice(lt, gt).endsWith('/')) {
+    const closing = html.charCodeAt(lt + 1) === 47;
+    if (!closing && SKIPPED_CONTENT.has(name) && html.charCodeAt(gt - 1) !== 47) {
+      lower ??= html.toLowerCase();
       const end = lower.indexOf(`</${name}`, i);
       if (end < 0) break;
       const endGt = html.indexOf('>', end);
