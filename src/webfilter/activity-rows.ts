@@ -2,7 +2,7 @@
 // for identical decisions within one window, with the first one's fields and the sums. The event a
 // row is made from is copied, not kept, so that nothing the caller allocated outlives the call.
 
-import { newTimeId } from '../store/columns.ts';
+import { isoAt, newTimeId } from '../store/columns.ts';
 import type { ActivityRow } from './activity.repository.ts';
 import type { ActivityEvent } from './activity.ts';
 import { grown, SlotOrder, SlotPool } from './slots.ts';
@@ -230,7 +230,7 @@ export class PendingRows {
     this.ids[row] ??= newTimeId(now);
     return {
       id: this.ids[row]!,
-      at: new Date(first).toISOString(),
+      at: isoAt(first),
       source: this.sources[row]!,
       person_id: this.persons[row]!,
       device_id: this.devices[row]!,
@@ -247,7 +247,7 @@ export class PendingRows {
       duration_ms: Math.round(this.durations[row]!),
       search_terms: search ?? searchTermsOf(host, path),
       hits: this.hits[row]!,
-      last_at: last > first ? new Date(last).toISOString() : null,
+      last_at: last > first ? isoAt(last) : null,
     };
   }
 

@@ -3,7 +3,7 @@
 // gap. This file holds the open visits in memory and decides when they end; the activity recorder
 // feeds it and writes what it hands out. Visits are held in columns by slot (slots.ts), not as
 // objects: a DNS filter starts one for every new name a device asks.
-import { newTimeId } from '../store/columns.ts';
+import { isoAt, newTimeId } from '../store/columns.ts';
 import type { WebVisitsTable } from '../store/schema.ts';
 import { grown, SlotOrder, SlotPool } from './slots.ts';
 
@@ -219,8 +219,8 @@ export class VisitTracker {
       device_id: this.devices[visit]!,
       client_ip: this.clients[visit]!,
       host: this.hosts[visit]!,
-      started_at: new Date(first).toISOString(),
-      ended_at: new Date(last).toISOString(),
+      started_at: isoAt(first),
+      ended_at: isoAt(last),
       duration_ms: last - first,
       requests: this.requests[visit]!,
       blocked: this.blocked[visit]!,
