@@ -14,6 +14,26 @@ it('time-ordered ids are UUIDv7-shaped and sort in the order of their times', ()
   expect(newTimeId(Date.UTC(2026, 2, 2)).slice(0, 13)).toBe('019cabd8-3800');
 });
 
+it('WEB-6: a time id carries its millisecond in its first 48 bits, so ids of different times sort by time', () => {
+  const shape = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+  const timeOf = (id: string) => Number.parseInt(id.slice(0, 8) + id.slice(9, 13), 16);
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 0, max: 2 ** 48 - 1 }),
+      fc.integer({ min: 0, max: 2 ** 48 - 1 }),
+      (a, b) => {
+        const [x, y] = [newTimeId(a), newTimeId(b)];
+        expect(x).toMatch(shape);
+        expect(timeOf(x)).toBe(a);
+        if (a !== b) expect(x < y).toBe(a < b);
+      },
+    ),
+    { numRuns: 2000 },
+  );
+  // Random tails: ten thousand ids of the same millisecond are all different.
+  expect(new Set(Array.from({ length: 10_000 }, () => newTimeId(7))).size).toBe(10_000);
+});
+
 it('WEB-6: activity times are written exactly as toISOString writes them, for any moment', () => {
   // Moments near each other (the minute kept between calls) and far apart, whole and fractional,
   // and outside the four-digit years, where Date's own form is used.
