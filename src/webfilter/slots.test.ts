@@ -2,12 +2,13 @@ import fc from 'fast-check';
 import { expect, it } from 'vitest';
 import { grown, SlotOrder, SlotPool } from './slots.ts';
 
-it('keeps slots in the order they were placed through any places, removals and compactions (property)', () => {
+it('keeps slots in the order they were placed through any places, removals and compactions, and gives the leading ones that pass a test (property)', () => {
   const op = fc.oneof(
     fc.record({ kind: fc.constant('place' as const), slot: fc.integer({ min: 0, max: 3000 }) }),
     fc.record({ kind: fc.constant('remove' as const), slot: fc.integer({ min: 0, max: 3000 }) }),
     fc.record({ kind: fc.constant('oldest' as const) }),
     fc.record({ kind: fc.constant('compact' as const) }),
+    fc.record({ kind: fc.constant('leading' as const), below: fc.integer({ min: 0, max: 3000 }) }),
   );
   fc.assert(
     fc.property(fc.array(op, { maxLength: 3000 }), (ops) => {
@@ -24,6 +25,11 @@ it('keeps slots in the order they were placed through any places, removals and c
           if (i >= 0) model.splice(i, 1);
         } else if (o.kind === 'oldest') {
           expect(order.oldest()).toBe(model[0] ?? -1);
+        } else if (o.kind === 'leading') {
+          const stop = model.findIndex((slot) => slot >= o.below);
+          expect(order.leading((slot) => slot < o.below)).toEqual(
+            stop < 0 ? model : model.slice(0, stop),
+          );
         } else {
           order.compact();
         }

@@ -93,6 +93,21 @@ export class SlotOrder {
     return out;
   }
 
+  /**
+   * The slots placed, oldest first, as long as `include` holds (a copy, like slots()): the scan
+   * stops at the first slot for which it does not.
+   */
+  leading(include: (slot: number) => boolean): number[] {
+    const out: number[] = [];
+    for (let i = this.head; i < this.length; i++) {
+      const slot = this.order[i]!;
+      if (this.at[slot] !== i) continue;
+      if (!include(slot)) break;
+      out.push(slot);
+    }
+    return out;
+  }
+
   /** Drops the marks of removed slots, keeping the order. */
   compact(): void {
     let n = 0;

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { expect, it } from 'vitest';
 import { createVisitTracker } from './visits.ts';
 
@@ -48,6 +49,76 @@ it('WEB-6: a visit shorter than the idle gap is written once, when it ends', () 
     expect.objectContaining({ requests: 2, closed: 1 }),
   ]);
   expect(visits.take(6 * MIN)).toEqual([]);
+});
+
+it('WEB-6: a visit reported late, begun before visits already open, still ends within one idle gap', () => {
+  const visits = createVisitTracker({ idleMs: 5 * MIN, capacity: 100 });
+  visits.touch(10 * MIN, request('p1', 'a.example'), false);
+  // A request that began at 1 minute and is recorded when it ends, after the visit above began.
+  const late = visits.touch(MIN, request('p2', 'b.example'), false);
+  const lateId = visits.toRow(late).id;
+  visits.sweep(15 * MIN + 1);
+  const ended = visits.take(15 * MIN + 1).map((v) => visits.toRow(v));
+  expect(ended).toEqual(
+    expect.arrayContaining([
+      expect.objectContaining({
+        id: lateId,
+        host: 'b.example',
+        started_at: new Date(MIN).toISOString(),
+        closed: 1,
+      }),
+    ]),
+  );
+  expect(ended.every((row) => row.closed === 1)).toBe(true);
+});
+
+it('WEB-6: among many open visits only the idle ones end, and only the long ones are written open (property)', () => {
+  fc.assert(
+    fc.property(
+      fc.array(
+        fc.record({
+          // Half minutes, so that gaps of exactly the idle time come up.
+          at: fc.integer({ min: 0, max: 40 }).map((n) => n * 30_000),
+          host: fc.constantFrom('a', 'b', 'c', 'd', 'e'),
+          person: fc.constantFrom('p1', 'p2', 'p3'),
+        }),
+        { minLength: 1, maxLength: 60 },
+      ),
+      fc.integer({ min: 0, max: 60 }).map((n) => n * 30_000),
+      (requests, extra) => {
+        const visits = createVisitTracker({ idleMs: 5 * MIN, capacity: 1000 });
+        // In time order, as the DNS filter records them.
+        const sorted = [...requests].sort((x, y) => x.at - y.at);
+        const spans = new Map<string, { first: number; last: number }>();
+        for (const r of sorted) {
+          const key = `${r.person} ${r.host}`;
+          const span = spans.get(key);
+          // The model: a gap longer than the idle time ends a visit and begins another.
+          if (!span || r.at - span.last > 5 * MIN) spans.set(key, { first: r.at, last: r.at });
+          else span.last = r.at;
+          visits.touch(r.at, request(r.person, `${r.host}.example`), false);
+        }
+        const now = sorted[sorted.length - 1]!.at + extra;
+        visits.sweep(now);
+        const rows = visits.take(now).map((v) => visits.toRow(v));
+        for (const [key, span] of spans) {
+          const [person, host] = key.split(' ');
+          const idle = now - span.last > 5 * MIN;
+          const long = now - span.first > 5 * MIN;
+          const row = rows.find(
+            (r) =>
+              r.person_id === person &&
+              r.host === `${host}.example` &&
+              r.started_at === new Date(span.first).toISOString(),
+          );
+          if (idle) expect(row).toMatchObject({ closed: 1 });
+          else if (long) expect(row).toMatchObject({ closed: 0 });
+          else expect(row).toBeUndefined();
+        }
+      },
+    ),
+    { numRuns: 300 },
+  );
 });
 
 it('WEB-6: the subject is the person, else the device, else the address', () => {
