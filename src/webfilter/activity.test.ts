@@ -106,6 +106,53 @@ describeEachStore('activity recorder', (ctx) => {
     expect(recorder.stats()).toMatchObject({ written: 120, dropped: 0, queued: 0 });
   });
 
+  it('WEB-6: one event object filled anew for each decision (as the DNS filter does) records each decision as it was', async () => {
+    const { recorder } = clocked(ctx.store, at(10, 4, 0));
+    const reused = lookup(at(10, 4, 1));
+    recorder.record(reused);
+    reused.at.setTime(at(10, 4, 2));
+    reused.host = 'webmail.example.net';
+    reused.decision = 'block';
+    reused.categories = ['webmail'];
+    reused.clauseIds = ['SYS-5'];
+    reused.reason = 'blocked for staff';
+    reused.personId = 'p2';
+    recorder.record(reused);
+    // Filled again after the last call: nothing recorded may change.
+    reused.host = 'changed.example';
+    reused.at.setTime(at(11, 0));
+    await recorder.flush();
+    const rows = await activity();
+    expect(rows).toEqual([
+      expect.objectContaining({
+        at: '2026-03-02T10:04:01.000Z',
+        host: 'www.example.com',
+        decision: 'allow',
+        person_id: 'p1',
+        clause_ids: '[]',
+      }),
+      expect.objectContaining({
+        at: '2026-03-02T10:04:02.000Z',
+        host: 'webmail.example.net',
+        decision: 'block',
+        person_id: 'p2',
+        categories: '["webmail"]',
+        clause_ids: '["SYS-5"]',
+      }),
+    ]);
+    // Ended by stop(), the visits are written too, each as it was recorded.
+    await recorder.stop();
+    const visits = await ctx.store.db
+      .selectFrom('web_visits')
+      .selectAll()
+      .orderBy('host')
+      .execute();
+    expect(visits.map((v) => [v.host, v.person_id, v.started_at])).toEqual([
+      ['webmail.example.net', 'p2', '2026-03-02T10:04:02.000Z'],
+      ['www.example.com', 'p1', '2026-03-02T10:04:01.000Z'],
+    ]);
+  });
+
   it('WEB-6: repeated requests within a minute become one record with hits, summed bytes and durations', async () => {
     const { recorder } = clocked(ctx.store, at(10, 4, 0));
     for (const s of [1, 7, 20, 33, 50]) recorder.record(lookup(at(10, 4, s), { bytes: 100 + s }));

@@ -48,6 +48,11 @@ export interface ActivityStats {
 }
 
 export interface ActivityRecorder {
+  /**
+   * Folds one decision in. What is kept is copied from the event (its arrays are kept as they
+   * are, and must not change), so a caller may fill the same event object again for its next
+   * call: the DNS filter does, so that a lookup allocates no event.
+   */
   record(event: ActivityEvent): void;
   stats(): ActivityStats;
   /** Writes everything waiting now, the window still open included, and the visits as they are. */

@@ -13,7 +13,7 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { CompiledPolicy } from '../../policy/compiled.ts';
 import { dnsBlockAnswer } from '../../policy/decisions/web.ts';
-import type { ActivityRecorder } from '../activity.ts';
+import type { ActivityEvent, ActivityRecorder } from '../activity.ts';
 import type { WebAlerts } from '../alerts.ts';
 import { normaliseHost } from '../categories/index.ts';
 import type { WebDecision, WebEngine } from '../engine.ts';
@@ -226,6 +226,27 @@ export async function startDnsFilter(
   const edeTexts = new Map<string, Buffer>();
   const recent = new RecentLookups(options.activityMergeSeconds * 1000);
   const mergeMs = options.activityMergeSeconds * 1000;
+  /**
+   * The event handed to the recorder, filled anew for each lookup recorded: the recorder copies
+   * what it keeps (ActivityRecorder.record), so one object and one Date serve every call.
+   */
+  const event: ActivityEvent = {
+    at: new Date(0),
+    source: 'dns',
+    personId: null,
+    deviceId: null,
+    clientIp: '',
+    method: null,
+    host: '',
+    path: null,
+    categories: [],
+    decision: 'allow',
+    reason: '',
+    clauseIds: [],
+    status: null,
+    bytes: 0,
+    durationMs: 0,
+  };
   const v6Names = new Map<string, string>();
   const configuredV6 = options.blockAddressV6 ? ipBytes(options.blockAddressV6) : null;
   const safeNames = new Map<string, string>();
@@ -282,7 +303,7 @@ export async function startDnsFilter(
   }
 
   function record(
-    at: Date,
+    now: number,
     t0: number,
     clientIp: string,
     host: string,
@@ -290,10 +311,9 @@ export async function startDnsFilter(
     d: WebDecision,
     bytes: number,
   ): number {
-    if (d.alert) alert(at, clientIp, host, qtype, d);
+    if (d.alert) alert(new Date(now), clientIp, host, qtype, d);
     const activity = deps.activity;
     if (!activity) return Number.NEGATIVE_INFINITY;
-    const now = at.getTime();
     // A browser asks A, AAAA and HTTPS for every visit, and repeats: one record stands for them.
     const joined =
       mergeMs > 0 ? recent.joins(d.action === 'block', clientIp, host, now) : undefined;
@@ -301,23 +321,19 @@ export async function startDnsFilter(
       stats.activityMerged++;
       return joined;
     }
-    activity.record({
-      at,
-      source: 'dns',
-      personId: d.person?.id ?? null,
-      deviceId: d.device?.id ?? null,
-      clientIp,
-      method: typeName(qtype),
-      host,
-      path: null,
-      categories: d.categories,
-      decision: d.action,
-      reason: d.reason,
-      clauseIds: d.clauseIds,
-      status: null,
-      bytes,
-      durationMs: performance.now() - t0,
-    });
+    event.at.setTime(now);
+    event.personId = d.person?.id ?? null;
+    event.deviceId = d.device?.id ?? null;
+    event.clientIp = clientIp;
+    event.method = typeName(qtype);
+    event.host = host;
+    event.categories = d.categories;
+    event.decision = d.action;
+    event.reason = d.reason;
+    event.clauseIds = d.clauseIds;
+    event.bytes = bytes;
+    event.durationMs = performance.now() - t0;
+    activity.record(event);
     return now;
   }
 
@@ -344,8 +360,7 @@ export async function startDnsFilter(
         return;
       }
     }
-    const at = new Date(now);
-    const recordedAt = record(at, t0, clientIp, hostOf(pq), pq.qtype, d, bytes);
+    const recordedAt = record(now, t0, clientIp, hostOf(pq), pq.qtype, d, bytes);
     if (entry >= 0 && recordedAt > known) decisions.setRecordedAt(entry, recordedAt);
   }
 
